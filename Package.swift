@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// MARK: - Package
+
+let package = Package(
+    name: "lips",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "LIPS", targets: ["LIPS"]),
+        .executable(name: "lips", targets: ["lips"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - System libraries
+
+        /// OpenBLAS (cblas.h) and LAPACKE through a shim header; see STYLE.md §4.
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
+        ),
+
+        // MARK: - Engine
+
+        .target(
+            name: "LIPS",
+            dependencies: ["CBLAS"],
+            exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md"]
+        ),
+
+        // MARK: - Command-line tool
+
+        .executableTarget(
+            name: "lips",
+            dependencies: [
+                "LIPS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(
+            name: "LIPSTests",
+            dependencies: ["LIPS"]
+        ),
+    ]
+)

@@ -1,0 +1,95 @@
+// input (Cin, N·H·W), weight (Cout, Cin·K·K), col (Cin·K·K, N·Ho·Wo), output (Cout, N·Ho·Wo).
+
+/// 2-D convolution, square kernel, as PyTorch's `nn.Conv2d` (groups 1, dilation 1).
+/// Forward is im2col into scratch then one GEMM; a 1×1 stride-1 unpadded conv uses its input as col.
+struct Conv2d: Layer {
+    let name: String
+    let inputShape: Shape
+    let outputShape: Shape
+    let kernel: Int
+    let stride: Int
+    let padding: Int
+    let weightOffset: Int
+    /// Offset of the bias, or nil for a conv without bias.
+    let biasOffset: Int?
+
+    init(_ name: String, input: Shape, outputChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+         bias: Bool, planner: inout ParameterPlanner) {
+        precondition(kernel >= 1 && stride >= 1 && padding >= 0, "Conv2d \(name): bad geometry k=\(kernel) s=\(stride) p=\(padding)")
+        self.name = name
+        self.inputShape = input
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        let ho = convolutionOutputSize(input.height, kernel: kernel, stride: stride, padding: padding)
+        let wo = convolutionOutputSize(input.width, kernel: kernel, stride: stride, padding: padding)
+        precondition(ho >= 1 && wo >= 1, "Conv2d \(name): input \(input) too small for kernel \(kernel)")
+        outputShape = Shape(channels: outputChannels, height: ho, width: wo)
+        weightOffset = planner.claimConvWeight("\(name).weight", shape: [outputChannels, input.channels, kernel, kernel])
+        biasOffset = bias ? planner.claim("\(name).bias", shape: [outputChannels], kind: .convBias) : nil
+    }
+
+    /// Whether the input itself is the col matrix (1×1 kernel, stride 1, no padding).
+    private var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
+    private var colRows: Int { inputShape.channels * kernel * kernel }
+
+    func cacheCount(batchSize: Int) -> Int { 0 }
+
+    func scratchCount(batchSize: Int) -> Int {
+        isPointwise ? 0 : colRows * batchSize * outputShape.spatial
+    }
+
+    /// The col matrix of `input`: the input itself when pointwise, else im2col into scratch.
+    private func columns(_ io: LayerIO) -> UnsafePointer<Float> {
+        if isPointwise { return UnsafePointer(io.input) }
+        im2col(io.input, channels: inputShape.channels, batch: io.batchSize, height: inputShape.height, width: inputShape.width,
+               kernel: kernel, stride: stride, padding: padding, into: io.scratch)
+        return UnsafePointer(io.scratch)
+    }
+
+    func forward(_ io: LayerIO) {
+        let columnCount = io.batchSize * outputShape.spatial
+        let col = columns(io)
+        gemm(.noTranspose, .noTranspose, m: outputShape.channels, n: columnCount, k: colRows,
+             a: io.params + weightOffset, lda: colRows, b: col, ldb: columnCount,
+             beta: 0, c: io.output, ldc: columnCount)
+        if let biasOffset {
+            for channel in 0..<outputShape.channels {
+                let b = io.params[biasOffset + channel]
+                let row = io.output + channel * columnCount
+                for i in 0..<columnCount { row[i] += b }
+            }
+        }
+    }
+
+    func backward(_ io: LayerIO) {
+        let columnCount = io.batchSize * outputShape.spatial
+        // dWeight += dOutput · colᵀ (col recomputed: cheaper in memory than keeping it).
+        let col = columns(io)
+        gemm(.noTranspose, .transpose, m: outputShape.channels, n: colRows, k: columnCount,
+             a: io.dOutput, lda: columnCount, b: col, ldb: columnCount,
+             beta: 1, c: io.grads + weightOffset, ldc: colRows)
+        if let biasOffset {
+            for channel in 0..<outputShape.channels {
+                io.grads[biasOffset + channel] += Float(sum(io.dOutput + channel * columnCount, count: columnCount))
+            }
+        }
+        guard let dInput = io.dInput else { return }
+        // dCol = Weightᵀ · dOutput, then folded back onto the input positions.
+        let dCol = isPointwise ? dInput : io.scratch
+        gemm(.transpose, .noTranspose, m: colRows, n: columnCount, k: outputShape.channels,
+             a: io.params + weightOffset, lda: colRows, b: io.dOutput, ldb: columnCount,
+             beta: 0, c: dCol, ldc: columnCount)
+        if !isPointwise {
+            fill(dInput, 0, count: inputShape.count * io.batchSize)
+            col2imAdd(io.scratch, channels: inputShape.channels, batch: io.batchSize, height: inputShape.height,
+                      width: inputShape.width, kernel: kernel, stride: stride, padding: padding, into: dInput)
+        }
+    }
+
+    var summary: [LayerSummary] {
+        let parameters = outputShape.channels * colRows + (biasOffset == nil ? 0 : outputShape.channels)
+        return [LayerSummary(name: name, type: "Conv2d(\(kernel)x\(kernel)/\(stride))", outputShape: outputShape,
+                             parameters: parameters, multiplyAdds: outputShape.count * colRows)]
+    }
+}

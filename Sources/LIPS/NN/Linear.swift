@@ -1,0 +1,50 @@
+// input (F, N), weight (K, F), bias (K), output (K, N).
+
+/// Fully connected layer, as PyTorch's `nn.Linear` with bias; features are channel-major columns.
+struct Linear: Layer {
+    let name: String
+    let inputShape: Shape
+    let outputShape: Shape
+    let weightOffset: Int
+    let biasOffset: Int
+
+    init(_ name: String, input: Shape, outputFeatures: Int, planner: inout ParameterPlanner) {
+        precondition(input.spatial == 1, "Linear \(name): input \(input) must be a vector; flatten first")
+        self.name = name
+        self.inputShape = input
+        outputShape = Shape(channels: outputFeatures, height: 1, width: 1)
+        weightOffset = planner.claim("\(name).weight", shape: [outputFeatures, input.channels], kind: .linearWeight)
+        biasOffset = planner.claim("\(name).bias", shape: [outputFeatures], kind: .linearBias)
+    }
+
+    func cacheCount(batchSize: Int) -> Int { 0 }
+    func scratchCount(batchSize: Int) -> Int { 0 }
+
+    func forward(_ io: LayerIO) {
+        let n = io.batchSize, f = inputShape.channels, k = outputShape.channels
+        gemm(.noTranspose, .noTranspose, m: k, n: n, k: f, a: io.params + weightOffset, lda: f,
+             b: io.input, ldb: n, beta: 0, c: io.output, ldc: n)
+        for row in 0..<k {
+            let b = io.params[biasOffset + row]
+            for sample in 0..<n { io.output[row * n + sample] += b }
+        }
+    }
+
+    func backward(_ io: LayerIO) {
+        let n = io.batchSize, f = inputShape.channels, k = outputShape.channels
+        gemm(.noTranspose, .transpose, m: k, n: f, k: n, a: io.dOutput, lda: n,
+             b: io.input, ldb: n, beta: 1, c: io.grads + weightOffset, ldc: f)
+        for row in 0..<k {
+            io.grads[biasOffset + row] += Float(sum(io.dOutput + row * n, count: n))
+        }
+        guard let dInput = io.dInput else { return }
+        gemm(.transpose, .noTranspose, m: f, n: n, k: k, a: io.params + weightOffset, lda: f,
+             b: io.dOutput, ldb: n, beta: 0, c: dInput, ldc: n)
+    }
+
+    var summary: [LayerSummary] {
+        [LayerSummary(name: name, type: "Linear", outputShape: outputShape,
+                      parameters: outputShape.channels * (inputShape.channels + 1),
+                      multiplyAdds: outputShape.channels * inputShape.channels)]
+    }
+}

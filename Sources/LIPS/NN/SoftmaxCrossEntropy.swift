@@ -1,0 +1,50 @@
+import Foundation
+
+// logits (K, N) channel-major, labels (N), dLogits (K, N).
+
+/// Mean softmax cross-entropy over a batch, as `F.cross_entropy(logits, labels)`.
+/// Writes `dLogits = (softmax − onehot) / N` and returns the mean loss and the number of correct
+/// arg-max predictions (ties go to the lower class index).
+func softmaxCrossEntropy(
+    logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, classes k: Int, batchSize n: Int,
+    dLogits: UnsafeMutablePointer<Float>?
+) -> (loss: Double, correct: Int) {
+    var totalLoss = 0.0
+    var correct = 0
+    for sample in 0..<n {
+        var maximum = -Float.infinity
+        var predicted = 0
+        for c in 0..<k where logits[c * n + sample] > maximum {
+            maximum = logits[c * n + sample]
+            predicted = c
+        }
+        var partition = 0.0
+        for c in 0..<k { partition += exp(Double(logits[c * n + sample] - maximum)) }
+        let label = Int(labels[sample])
+        precondition(label >= 0 && label < k, "softmaxCrossEntropy: label \(label) outside 0..<\(k)")
+        totalLoss += log(partition) - Double(logits[label * n + sample] - maximum)
+        if predicted == label { correct += 1 }
+        if let dLogits {
+            for c in 0..<k {
+                let p = exp(Double(logits[c * n + sample] - maximum)) / partition
+                dLogits[c * n + sample] = Float((p - (c == label ? 1 : 0)) / Double(n))
+            }
+        }
+    }
+    return (totalLoss / Double(n), correct)
+}
+
+/// Number of samples whose arg-max logit is their label (ties to the lower class index).
+func countCorrect(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, classes k: Int, batchSize n: Int) -> Int {
+    var correct = 0
+    for sample in 0..<n {
+        var maximum = -Float.infinity
+        var predicted = 0
+        for c in 0..<k where logits[c * n + sample] > maximum {
+            maximum = logits[c * n + sample]
+            predicted = c
+        }
+        if predicted == Int(labels[sample]) { correct += 1 }
+    }
+    return correct
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import LIPS
+
+/// `lips inspect`: the layer table of a model, with parameter and multiply-add totals.
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a model's layers: output shape, parameters and multiply-adds per sample.",
+        discussion: "Models: \(Model.architectureNames.joined(separator: ", ")).")
+
+    @Option(name: .long, help: "Architecture name.")
+    var model = "resnet8"
+
+    @Option(name: .long, help: "Number of classes.")
+    var classes = 10
+
+    @Option(name: .long, help: "Input shape CxHxW (grey 28x28 data is padded to 3x32x32).")
+    var input = "3x32x32"
+
+    func run() throws {
+        try reportingUserErrors {
+            let shape = try parseShape(input)
+            let network = try Model.named(model, classes: classes, input: shape)
+            print(InspectTable.render(network))
+        }
+    }
+}
+
+/// Parses "3x32x32" into a `Shape`.
+func parseShape(_ text: String) throws -> Shape {
+    let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+    guard parts.count == 3, let c = parts[0], let h = parts[1], let w = parts[2], c > 0, h > 0, w > 0 else {
+        throw UserError("input shape '\(text)' is not CxHxW with positive integers, e.g. 3x32x32")
+    }
+    return Shape(channels: c, height: h, width: w)
+}
