@@ -296,3 +296,22 @@ import Testing
         return checks
     }
 }
+
+/// The golden runner must refuse what it cannot check rather than skip it.
+@Suite struct GoldenRunnerTests {
+    @Test func unknownOpAndUnknownModelFailLoudly() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lips-golden-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(count: 16).write(to: folder.appendingPathComponent("g.bin"))
+        let gelu = #"{"op": "gelu", "attrs": {}, "tolerance": {"rtol": 0, "atol": 0}, "bin": "g.bin", "tensors": {"x": {"shape": [4], "offset": 0, "count": 4}}}"#
+        try Data(gelu.utf8).write(to: folder.appendingPathComponent("gelu.json"))
+        let model = #"{"op": "model", "attrs": {"classes": 10, "params": ["stem.weight"], "buffers": []}, "tolerance": {"rtol": 0, "atol": 0}, "bin": "g.bin", "tensors": {"x": {"shape": [1, 1, 2, 2], "offset": 0, "count": 4}}}"#
+        try Data(model.utf8).write(to: folder.appendingPathComponent("model_alexnet_x.json"))
+        let cases = try GoldenCase.all(in: folder)
+        #expect(cases.map(\.name) == ["gelu", "model_alexnet_x"])
+        for golden in cases {
+            #expect(throws: GoldenError.self) { try GoldenTests.run(golden) }
+        }
+    }
+}
