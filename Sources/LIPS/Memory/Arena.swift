@@ -71,6 +71,7 @@ public final class Arena {
     /// Overwrites the floats from `offset` on with `values`.
     public func set(_ values: [Float], at offset: Int) {
         precondition(offset >= 0 && offset + values.count <= count, "Arena: \(values.count) floats at \(offset) exceed \(count)")
+        guard !values.isEmpty else { return }
         values.withUnsafeBufferPointer { (base + offset).update(from: $0.baseAddress!, count: values.count) }
     }
 }

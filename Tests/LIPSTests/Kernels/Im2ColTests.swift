@@ -1,0 +1,168 @@
+import Testing
+@testable import LIPS
+
+/// `im2col` against the direct definition, and `col2imAdd` as its adjoint.
+@Suite struct Im2ColTests {
+    struct Geometry: CustomStringConvertible, Sendable {
+        var channels: Int, batch: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int
+        var outputHeight: Int { convolutionOutputSize(height, kernel: kernel, stride: stride, padding: padding) }
+        var outputWidth: Int { convolutionOutputSize(width, kernel: kernel, stride: stride, padding: padding) }
+        var inputCount: Int { channels * batch * height * width }
+        var colCount: Int { channels * kernel * kernel * batch * outputHeight * outputWidth }
+        var description: String {
+            "C\(channels) N\(batch) \(height)x\(width) k\(kernel) s\(stride) p\(padding)"
+        }
+    }
+
+    static let geometries: [Geometry] = [
+        // The ResNet stem: 7×7 stride 2 pad 3, non-square input.
+        Geometry(channels: 3, batch: 2, height: 11, width: 8, kernel: 7, stride: 2, padding: 3),
+        // 3×3 stride 1 pad 1 (the stride-1 fast path), H ≠ W.
+        Geometry(channels: 2, batch: 3, height: 5, width: 7, kernel: 3, stride: 1, padding: 1),
+        // 1×1 stride 2 (projection shortcut).
+        Geometry(channels: 4, batch: 2, height: 6, width: 9, kernel: 1, stride: 2, padding: 0),
+        // 3×3 stride 2 pad 1 (downsampling conv), odd sizes.
+        Geometry(channels: 2, batch: 2, height: 9, width: 6, kernel: 3, stride: 2, padding: 1),
+        // Pointwise and unpadded kernels.
+        Geometry(channels: 3, batch: 1, height: 4, width: 5, kernel: 1, stride: 1, padding: 0),
+        Geometry(channels: 2, batch: 2, height: 6, width: 5, kernel: 3, stride: 1, padding: 0),
+        Geometry(channels: 1, batch: 2, height: 8, width: 6, kernel: 2, stride: 2, padding: 0),
+        // Stride 1 with padding as wide as the kernel (whole windows in the margin).
+        Geometry(channels: 2, batch: 2, height: 4, width: 3, kernel: 3, stride: 1, padding: 2),
+        Geometry(channels: 1, batch: 2, height: 6, width: 7, kernel: 5, stride: 1, padding: 2),
+        // Input smaller than the kernel, saved by the padding.
+        Geometry(channels: 2, batch: 2, height: 3, width: 5, kernel: 7, stride: 2, padding: 3),
+        // Stride 3 that does not divide the size.
+        Geometry(channels: 2, batch: 1, height: 10, width: 8, kernel: 3, stride: 3, padding: 1),
+    ]
+
+    /// The direct definition: col[(c·K + ky)·K + kx][(n·Ho + oy)·Wo + ox] = x[c, n, oy·s − p + ky, ox·s − p + kx], 0 outside.
+    static func naiveIm2col(_ x: [Float], _ g: Geometry) -> [Float] {
+        let ho = g.outputHeight, wo = g.outputWidth, k = g.kernel
+        let columns = g.batch * ho * wo
+        var col = [Float](repeating: .nan, count: g.colCount)
+        for c in 0..<g.channels {
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    for n in 0..<g.batch {
+                        for oy in 0..<ho {
+                            for ox in 0..<wo {
+                                let iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx
+                                let inside = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width
+                                let value = inside ? x[((c * g.batch + n) * g.height + iy) * g.width + ix] : 0
+                                col[((c * k + ky) * k + kx) * columns + (n * ho + oy) * wo + ox] = value
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return col
+    }
+
+    static func runIm2col(_ x: [Float], _ g: Geometry) -> [Float] {
+        // NaN-filled: every entry must be written, zeros included.
+        var col = [Float](repeating: .nan, count: g.colCount)
+        x.withUnsafeBufferPointer { x in
+            col.withUnsafeMutableBufferPointer { col in
+                im2col(x.baseAddress!, channels: g.channels, batch: g.batch, height: g.height, width: g.width,
+                       kernel: g.kernel, stride: g.stride, padding: g.padding, into: col.baseAddress!)
+            }
+        }
+        return col
+    }
+
+    static func runCol2imAdd(_ col: [Float], _ g: Geometry, into start: [Float]) -> [Float] {
+        var x = start
+        col.withUnsafeBufferPointer { col in
+            x.withUnsafeMutableBufferPointer { x in
+                col2imAdd(col.baseAddress!, channels: g.channels, batch: g.batch, height: g.height, width: g.width,
+                          kernel: g.kernel, stride: g.stride, padding: g.padding, into: x.baseAddress!)
+            }
+        }
+        return x
+    }
+
+    static func random(_ count: Int, _ purpose: String) -> [Float] {
+        var stream = RandomStream(seed: 3, purpose: purpose)
+        return (0..<count).map { _ in Float(2 * stream.nextUniform() - 1) }
+    }
+
+    @Test func outputSizeFormula() {
+        #expect(convolutionOutputSize(32, kernel: 7, stride: 2, padding: 3) == 16)
+        #expect(convolutionOutputSize(16, kernel: 3, stride: 2, padding: 1) == 8)
+        #expect(convolutionOutputSize(15, kernel: 3, stride: 2, padding: 1) == 8)
+        #expect(convolutionOutputSize(8, kernel: 1, stride: 2, padding: 0) == 4)
+        #expect(convolutionOutputSize(9, kernel: 1, stride: 2, padding: 0) == 5)
+        #expect(convolutionOutputSize(8, kernel: 2, stride: 2, padding: 0) == 4)
+        #expect(convolutionOutputSize(5, kernel: 3, stride: 1, padding: 1) == 5)
+    }
+
+    @Test(arguments: Im2ColTests.geometries)
+    func im2colMatchesDefinition(_ g: Geometry) {
+        // Distinct values (the flat index + 1, never 0), so a wrong position or a missed zero shows.
+        let x = (0..<g.inputCount).map { Float($0 + 1) }
+        let got = Self.runIm2col(x, g)
+        let want = Self.naiveIm2col(x, g)
+        #expect(got.count == want.count)
+        var firstBad: Int?
+        for i in got.indices where !(got[i] == want[i]) {
+            firstBad = i
+            break
+        }
+        #expect(firstBad == nil, "\(g): first mismatch at col index \(firstBad ?? -1): got \(firstBad.map { got[$0] } ?? 0), want \(firstBad.map { want[$0] } ?? 0)")
+    }
+
+    /// ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩ for random x, y, in Double.
+    @Test(arguments: Im2ColTests.geometries)
+    func col2imAddIsTheAdjoint(_ g: Geometry) {
+        let x = Self.random(g.inputCount, "x \(g)")
+        let y = Self.random(g.colCount, "y \(g)")
+        let col = Self.runIm2col(x, g)
+        let back = Self.runCol2imAdd(y, g, into: [Float](repeating: 0, count: g.inputCount))
+        var left = 0.0, right = 0.0, magnitude = 0.0
+        for i in col.indices {
+            left += Double(col[i]) * Double(y[i])
+            magnitude += abs(Double(col[i]) * Double(y[i]))
+        }
+        for i in x.indices { right += Double(x[i]) * Double(back[i]) }
+        #expect(magnitude > 0, "\(g): empty inner product")
+        #expect(abs(left - right) <= 1e-6 * magnitude, "\(g): ⟨im2col x, y⟩ = \(left), ⟨x, col2im y⟩ = \(right)")
+    }
+
+    /// col2im against its own direct definition (scatter-add of every in-bounds column entry).
+    @Test(arguments: Im2ColTests.geometries)
+    func col2imAddMatchesDefinition(_ g: Geometry) {
+        let y = Self.random(g.colCount, "col \(g)")
+        let ho = g.outputHeight, wo = g.outputWidth, k = g.kernel, columns = g.batch * ho * wo
+        var want = [Double](repeating: 0, count: g.inputCount)
+        for c in 0..<g.channels {
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    for n in 0..<g.batch {
+                        for oy in 0..<ho {
+                            for ox in 0..<wo {
+                                let iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx
+                                guard iy >= 0 && iy < g.height && ix >= 0 && ix < g.width else { continue }
+                                want[((c * g.batch + n) * g.height + iy) * g.width + ix] +=
+                                    Double(y[((c * k + ky) * k + kx) * columns + (n * ho + oy) * wo + ox])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let got = Self.runCol2imAdd(y, g, into: [Float](repeating: 0, count: g.inputCount))
+        expectClose(got, want.map { Float($0) }, rtol: 1e-5, atol: 1e-5, "col2imAdd \(g)")
+    }
+
+    /// col2imAdd accumulates: it adds onto what the buffer holds.
+    @Test func col2imAddAccumulates() {
+        let g = Self.geometries[3]
+        let y = Self.random(g.colCount, "accumulate y")
+        let start = Self.random(g.inputCount, "accumulate start")
+        let fromZero = Self.runCol2imAdd(y, g, into: [Float](repeating: 0, count: g.inputCount))
+        let fromStart = Self.runCol2imAdd(y, g, into: start)
+        expectClose(fromStart, zip(start, fromZero).map { $0 + $1 }, rtol: 1e-6, atol: 1e-6, "col2imAdd onto a non-zero buffer")
+    }
+}
