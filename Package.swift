@@ -24,12 +24,27 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
         ),
 
+        /// zlib, to read `.gz` IDX files in-process.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
+        /// libjpeg-turbo (libjpeg62-turbo-dev) behind a C shim whose error handler longjmps
+        /// instead of calling exit(); used by `lips data prepare tiny-imagenet`.
+        .target(
+            name: "CJPEG",
+            path: "Sources/CJPEG",
+            linkerSettings: [.linkedLibrary("jpeg")]
+        ),
+
         // MARK: - Engine
 
         .target(
             name: "LIPS",
-            dependencies: ["CBLAS"],
-            exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md"]
+            dependencies: ["CBLAS", "CZlib", "CJPEG"],
+            exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md", "Data/README.md"]
         ),
 
         // MARK: - Command-line tool

@@ -1,0 +1,115 @@
+import Foundation
+
+/// Training-time augmentation, applied in SPEC's order: horizontal flip, rotation, random crop.
+public struct Augmentation: Sendable, Equatable {
+    /// Flip left-right with probability 0.5.
+    public var horizontalFlip: Bool
+    /// Rotate by a uniform angle in ±degrees (nearest neighbour, zero fill); 0 for none.
+    public var rotationDegrees: Double
+    /// Random crop of the original size after zero padding by this many pixels; 0 for none.
+    public var cropPadding: Int
+
+    public init(horizontalFlip: Bool = false, rotationDegrees: Double = 0, cropPadding: Int = 0) {
+        self.horizontalFlip = horizontalFlip
+        self.rotationDegrees = rotationDegrees
+        self.cropPadding = cropPadding
+    }
+
+    public static let none = Augmentation()
+    public var isNone: Bool { self == .none }
+}
+
+/// Turns UInt8 images into a Float batch, channel-major (C, N, H, W), ready for a model:
+/// `x / 255`, then per-channel `(x − mean) / std` when given. Grey images are copied to three
+/// channels and 28×28 images are zero-padded to 32×32 (SPEC "Data"), so every model keeps a
+/// 3-channel stem.
+public struct BatchAssembler: Sendable {
+    public let imageShape: Shape
+    public let inputShape: Shape
+    public let mean: [Float]
+    public let standardDeviation: [Float]
+    public let augmentation: Augmentation
+    /// The model input for stored images of `shape`: 3 channels, 28×28 padded to 32×32.
+    public static func inputShape(for shape: Shape) -> Shape {
+        let side = { (size: Int) in size == 28 ? 32 : size }
+        return Shape(channels: shape.channels == 1 ? 3 : shape.channels, height: side(shape.height), width: side(shape.width))
+    }
+
+    public init(imageShape: Shape, normalization: (mean: [Float], std: [Float])? = nil, augmentation: Augmentation = .none) throws {
+        self.imageShape = imageShape
+        inputShape = BatchAssembler.inputShape(for: imageShape)
+        let channels = inputShape.channels
+        if let normalization {
+            guard normalization.mean.count == channels, normalization.std.count == channels else {
+                throw UserError("normalisation needs \(channels) means and \(channels) stds, got \(normalization.mean.count) and \(normalization.std.count)")
+            }
+            guard normalization.std.allSatisfy({ $0 > 0 }) else { throw UserError("normalisation std must be positive") }
+            mean = normalization.mean
+            standardDeviation = normalization.std
+        } else {
+            mean = [Float](repeating: 0, count: channels)
+            standardDeviation = [Float](repeating: 1, count: channels)
+        }
+        guard augmentation.cropPadding >= 0, augmentation.rotationDegrees >= 0 else {
+            throw UserError("augmentation crop padding and rotation must be non-negative")
+        }
+        self.augmentation = augmentation
+    }
+
+    /// Writes the samples `indices` of `dataset` into `output` (C, N, H, W) with N = indices.count,
+    /// and their labels into `labels`. `random` drives augmentation; nil means none (evaluation).
+    public func assemble<Indices: Collection>(
+        _ dataset: Dataset, indices: Indices, into output: UnsafeMutableBufferPointer<Float>,
+        labels: UnsafeMutableBufferPointer<Int32>, random: inout RandomStream?
+    ) where Indices.Element == Int {
+        precondition(dataset.imageShape == imageShape, "BatchAssembler: dataset images \(dataset.imageShape), expected \(imageShape)")
+        let n = indices.count
+        precondition(output.count >= n * inputShape.count && labels.count >= n, "BatchAssembler: buffers too small for \(n) samples")
+        let h = inputShape.height, w = inputShape.width, plane = h * w
+        let sourceH = imageShape.height, sourceW = imageShape.width
+        let marginY = (h - sourceH) / 2, marginX = (w - sourceW) / 2
+        dataset.pixels.withUnsafeBufferPointer { pixels in
+            for (sample, index) in indices.enumerated() {
+                labels[sample] = dataset.labels[index]
+                let image = pixels.baseAddress! + index * imageShape.count
+                // The geometric transform of this sample, drawn in a fixed order.
+                var flip = false, cosine = 1.0, sine = 0.0, cropY = 0, cropX = 0
+                let augment = random != nil && !augmentation.isNone
+                if augment {
+                    if augmentation.horizontalFlip { flip = random!.nextUniform() < 0.5 }
+                    if augmentation.rotationDegrees > 0 {
+                        let angle = (2 * random!.nextUniform() - 1) * augmentation.rotationDegrees * Double.pi / 180
+                        cosine = cos(angle)
+                        sine = sin(angle)
+                    }
+                    if augmentation.cropPadding > 0 {
+                        cropY = random!.nextInt(below: 2 * augmentation.cropPadding + 1) - augmentation.cropPadding
+                        cropX = random!.nextInt(below: 2 * augmentation.cropPadding + 1) - augmentation.cropPadding
+                    }
+                }
+                let centerY = Double(h - 1) / 2, centerX = Double(w - 1) / 2
+                for y in 0..<h {
+                    for x in 0..<w {
+                        // Output pixel → crop → inverse rotation → flip → stored pixel (or zero).
+                        var sy = y + cropY, sx = x + cropX
+                        if augment && sine != 0 {
+                            let dy = Double(sy) - centerY, dx = Double(sx) - centerX
+                            sy = Int((centerY + cosine * dy - sine * dx).rounded())
+                            sx = Int((centerX + sine * dy + cosine * dx).rounded())
+                        }
+                        if flip { sx = w - 1 - sx }
+                        sy -= marginY
+                        sx -= marginX
+                        let inside = sy >= 0 && sy < sourceH && sx >= 0 && sx < sourceW
+                        for c in 0..<inputShape.channels {
+                            let sourceChannel = imageShape.channels == 1 ? 0 : c
+                            let value: Float = inside ? Float(image[(sourceChannel * sourceH + sy) * sourceW + sx]) : 0
+                            // As ToTensor then Normalize: divide first, so unnormalised values equal x / 255 exactly.
+                            output[(c * n + sample) * plane + y * w + x] = (value / 255 - mean[c]) / standardDeviation[c]
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// The datasets the engine reads, by the names configs and the CLI use.
+public enum DatasetCatalog {
+    public static let names = ["fashion-mnist", "mnist", "cifar10", "cifar100", "tinyimagenet", "synthetic"]
+
+    /// Where a dataset is looked for when no folder is given.
+    public static func defaultDirectory(_ name: String) -> String? {
+        switch name {
+        case "fashion-mnist": return MNISTReader.fashionMNISTDirectory
+        case "mnist": return "data/mnist"
+        case "cifar10": return "data/cifar-10-batches-bin"
+        case "cifar100": return "data/cifar-100-binary"
+        case "tinyimagenet", "tiny-imagenet": return "data/tiny-imagenet-bin"
+        default: return nil
+        }
+    }
+
+    /// Loads `name` from `directory` (or its default folder). `synthetic` makes a seeded set of
+    /// 3×32×32 images in 10 classes, 60 000 train and 10 000 test, unless told otherwise.
+    public static func load(_ name: String, directory: String? = nil, seed: UInt64 = 0,
+                            syntheticShape: Shape = Shape(channels: 3, height: 32, width: 32),
+                            syntheticClasses: Int = 10, syntheticCounts: (train: Int, test: Int) = (60_000, 10_000)) throws -> DatasetPair {
+        let folder = directory ?? defaultDirectory(name) ?? ""
+        switch name {
+        case "fashion-mnist":
+            guard FileManager.default.fileExists(atPath: folder) else {
+                throw UserError("\(folder): Fashion-MNIST folder not found (on Debian/Ubuntu: apt-get install dataset-fashion-mnist, or `make setup`)")
+            }
+            return try MNISTReader.load(directory: folder, name: "fashion-mnist")
+        case "mnist": return try MNISTReader.load(directory: folder, name: "mnist")
+        case "cifar10": return try CIFARReader.loadCIFAR10(directory: folder)
+        case "cifar100": return try CIFARReader.loadCIFAR100(directory: folder)
+        case "tinyimagenet", "tiny-imagenet": return try TinyImageNet.load(directory: folder)
+        case "synthetic":
+            guard syntheticClasses >= 2, syntheticCounts.train >= 1, syntheticCounts.test >= 0 else {
+                throw UserError("synthetic data needs at least 2 classes and 1 train sample")
+            }
+            return SyntheticData.make(trainCount: syntheticCounts.train, testCount: syntheticCounts.test,
+                                      classes: syntheticClasses, shape: syntheticShape, seed: seed)
+        default:
+            throw UserError("unknown dataset '\(name)'; known: \(names.joined(separator: ", "))")
+        }
+    }
+}

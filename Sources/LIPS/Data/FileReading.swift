@@ -1,0 +1,65 @@
+import CZlib
+import Foundation
+
+/// Whole-file reads with errors a user can act on.
+enum FileReading {
+    /// The bytes of `path`; a missing or unreadable file is a `UserError` naming it.
+    static func bytes(_ path: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw UserError("\(path): file not found")
+        }
+        guard !isDirectory.boolValue else { throw UserError("\(path): is a folder, expected a file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UserError("\(path): cannot be read (permissions?)")
+        }
+        return [UInt8](data)
+    }
+
+    /// The bytes of `path`, gunzipped when they start with the gzip magic (1f 8b).
+    static func bytesMaybeGzip(_ path: String) throws -> [UInt8] {
+        let raw = try bytes(path)
+        guard raw.count >= 2, raw[0] == 0x1f, raw[1] == 0x8b else { return raw }
+        return try gunzip(raw, path: path)
+    }
+
+    /// Inflates a gzip stream with zlib (all members, as `gzip -d` does).
+    static func gunzip(_ compressed: [UInt8], path: String) throws -> [UInt8] {
+        var stream = z_stream()
+        // 15 window bits + 32: detect gzip or zlib headers automatically.
+        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw UserError("\(path): zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+        var output = [UInt8]()
+        output.reserveCapacity(compressed.count * 4)
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        return try compressed.withUnsafeBufferPointer { input -> [UInt8] in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+            stream.avail_in = UInt32(input.count)
+            while true {
+                let status = chunk.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                    stream.next_out = buffer.baseAddress
+                    stream.avail_out = UInt32(buffer.count)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+                output.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
+                switch status {
+                case Z_STREAM_END:
+                    // A further gzip member may follow (concatenated .gz files).
+                    if stream.avail_in > 0 && inflateReset(&stream) == Z_OK { continue }
+                    return output
+                case Z_OK:
+                    if stream.avail_in == 0 && stream.avail_out != 0 {
+                        throw UserError("\(path): corrupt gzip (truncated stream)")
+                    }
+                case Z_BUF_ERROR:
+                    throw UserError("\(path): corrupt gzip (truncated stream)")
+                default:
+                    let reason = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                    throw UserError("\(path): corrupt gzip (\(reason))")
+                }
+            }
+        }
+    }
+}
