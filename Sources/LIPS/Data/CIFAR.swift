@@ -52,15 +52,20 @@ public enum CIFARReader {
             let count = bytes.count / recordSize
             pixels.reserveCapacity(pixels.count + count * shape.count)
             labels.reserveCapacity(labels.count + count)
+            let first = pixels.count
+            pixels.append(contentsOf: repeatElement(0, count: count * shape.count))
             try bytes.withUnsafeBufferPointer { buffer in
-                for record in 0..<count {
-                    let start = record * recordSize
-                    let label = buffer[start + labelIndex]
-                    guard Int(label) < classes else {
-                        throw UserError("\(path): label \(label) of record \(record) is outside 0..<\(classes)")
+                try pixels.withUnsafeMutableBufferPointer { out in
+                    for record in 0..<count {
+                        let start = record * recordSize
+                        let label = buffer[start + labelIndex]
+                        guard Int(label) < classes else {
+                            throw UserError("\(path): label \(label) of record \(record) is outside 0..<\(classes)")
+                        }
+                        labels.append(Int32(label))
+                        (out.baseAddress! + first + record * shape.count)
+                            .update(from: buffer.baseAddress! + start + labelBytes, count: shape.count)
                     }
-                    labels.append(Int32(label))
-                    pixels.append(contentsOf: buffer[(start + labelBytes)..<(start + recordSize)])
                 }
             }
         }

@@ -10,10 +10,20 @@ enum FileReading {
             throw UserError("\(path): file not found")
         }
         guard !isDirectory.boolValue else { throw UserError("\(path): is a folder, expected a file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UserError("\(path): cannot be read (permissions?)")
+        // fread straight into the array: one copy from the page cache, none through Data.
+        guard let file = fopen(path, "rb") else { throw UserError("\(path): cannot be read (permissions?)") }
+        defer { fclose(file) }
+        fseeko(file, 0, SEEK_END)
+        let size = Int(ftello(file))
+        fseeko(file, 0, SEEK_SET)
+        guard size >= 0 else { throw UserError("\(path): cannot be read (size unknown)") }
+        var readCount = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            readCount = size == 0 ? 0 : fread(buffer.baseAddress, 1, size, file)
+            initialized = readCount
         }
-        return [UInt8](data)
+        guard readCount == size else { throw UserError("\(path): read \(readCount) of \(size) bytes") }
+        return bytes
     }
 
     /// The bytes of `path`, gunzipped when they start with the gzip magic (1f 8b).

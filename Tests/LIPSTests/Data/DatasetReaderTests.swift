@@ -223,3 +223,31 @@ func expectUserError(_ parts: String..., sourceLocation: SourceLocation = #_sour
         #expect(sawFlip && sawPlain)
     }
 }
+
+@Suite struct DatasetCheckTests {
+    @Test func md5MatchesKnownVectors() {
+        #expect(MD5.hex([]) == "d41d8cd98f00b204e9800998ecf8427e")
+        #expect(MD5.hex(Array("abc".utf8)) == "900150983cd24fb0d6963f7d28e17f72")
+        #expect(MD5.hex(Array("The quick brown fox jumps over the lazy dog".utf8)) == "9e107d9d372bb6826bd81d3542a419d6")
+        #expect(MD5.hex([UInt8](repeating: 0x61, count: 1000)) == "cabe45dcc9ae5b66ba86600cca6b8ba8")
+    }
+
+    @Test func emptyAndUnknownFoldersAreRefused() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        expectUserError(folder.path, "empty folder") { _ = try DatasetCheck.check(directory: folder.path) }
+        try folder.write("notes.txt", Array("hello".utf8))
+        expectUserError(folder.path, "no dataset recognised") { _ = try DatasetCheck.check(directory: folder.path) }
+        expectUserError("folder not found") { _ = try DatasetCheck.check(directory: folder.file("missing")) }
+    }
+
+    @Test func checkReportsAnIDXFolder() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        try writeMNISTFolder(folder, train: 20, test: 10, gzip: true)
+        let lines = try DatasetCheck.check(directory: folder.path)
+        #expect(lines[0].contains("MNIST-style IDX"))
+        #expect(lines.contains { $0.contains("train: 20 images of 1x28x28, 10 classes, 2–2 per class") })
+        #expect(lines.filter { $0.contains("md5") }.count == 4)
+    }
+}
