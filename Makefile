@@ -18,9 +18,12 @@ setup:
 build:
 	$(SWIFT) build -c release --product lips
 
-## run: the default job (for now: the ResNet-8 layer table; the federated run comes with issue 4)
+## run: the default job (for now: the ResNet-8 layer table and the paper's Fashion-MNIST split;
+## the federated run replaces it when it lands)
 run: build
 	$(LIPS) inspect --model resnet8 --classes 10 --input 3x32x32
+	$(LIPS) data check /usr/share/datasets/fashion-mnist
+	$(LIPS) data stats --dataset fashion-mnist --partition 'dirichlet(0.1)' --clients 100 --train-num 100 --test-num 400 --seed 2 > /dev/null
 
 ## test: every test, debug build (bounds-checked buffers catch kernel index bugs)
 test:
