@@ -12,12 +12,7 @@ func softmaxCrossEntropy(
     var totalLoss = 0.0
     var correct = 0
     for sample in 0..<n {
-        var maximum = -Float.infinity
-        var predicted = 0
-        for c in 0..<k where logits[c * n + sample] > maximum {
-            maximum = logits[c * n + sample]
-            predicted = c
-        }
+        let (predicted, maximum) = argmax(logits, classes: k, batchSize: n, sample: sample)
         var partition = 0.0
         for c in 0..<k { partition += exp(Double(logits[c * n + sample] - maximum)) }
         let label = Int(labels[sample])
@@ -37,14 +32,20 @@ func softmaxCrossEntropy(
 /// Number of samples whose arg-max logit is their label (ties to the lower class index).
 func countCorrect(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, classes k: Int, batchSize n: Int) -> Int {
     var correct = 0
-    for sample in 0..<n {
-        var maximum = -Float.infinity
-        var predicted = 0
-        for c in 0..<k where logits[c * n + sample] > maximum {
-            maximum = logits[c * n + sample]
-            predicted = c
-        }
-        if predicted == Int(labels[sample]) { correct += 1 }
+    for sample in 0..<n where argmax(logits, classes: k, batchSize: n, sample: sample).index == Int(labels[sample]) {
+        correct += 1
     }
     return correct
+}
+
+/// The class of largest logit of one sample (the lower index on ties) and that logit.
+@inline(__always)
+private func argmax(_ logits: UnsafePointer<Float>, classes k: Int, batchSize n: Int, sample: Int) -> (index: Int, value: Float) {
+    var best = -Float.infinity
+    var index = 0
+    for c in 0..<k where logits[c * n + sample] > best {
+        best = logits[c * n + sample]
+        index = c
+    }
+    return (index, best)
 }
