@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "LIPS",
             dependencies: ["CBLAS", "CZlib", "CJPEG"],
-            exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md", "Data/README.md"]
+            exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md", "Data/README.md", "Federated/README.md"]
         ),
 
         // MARK: - Command-line tool

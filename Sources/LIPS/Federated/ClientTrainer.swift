@@ -1,0 +1,99 @@
+/// SPEC "Local training": how long and how a client trains on its own data.
+public struct LocalTrainingOptions: Sendable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var optimizer: SGD
+
+    public init(epochs: Int = 5, batchSize: Int = 100, optimizer: SGD = SGD()) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.optimizer = optimizer
+    }
+}
+
+/// What one client's local training produced, besides its updated arenas.
+public struct LocalTrainingResult: Sendable {
+    /// Sample-weighted mean loss and accuracy over every mini-batch of every epoch.
+    public let loss: Double
+    public let accuracy: Double
+    public let samples: Int
+    public let steps: Int
+}
+
+/// One worker's trainer: a workspace and gradient/momentum arenas for one model, reused for
+/// every client the worker trains, so training a client allocates nothing.
+///
+/// After `train`, `gradients` holds the gradient of the client's **last** local step, which LIPS
+/// keeps for its mask (SPEC "LIPS").
+public final class ClientTrainer {
+    public let model: Model
+    public let options: LocalTrainingOptions
+    public let gradients: Arena
+    let momentum: Arena
+    let workspace: Workspace
+    /// The epoch's sample order, reused.
+    private var order: [Int] = []
+
+    public init(model: Model, options: LocalTrainingOptions) {
+        precondition(options.epochs >= 1 && options.batchSize >= 1, "ClientTrainer: epochs and batch size must be ≥ 1")
+        self.model = model
+        self.options = options
+        gradients = model.makeParameters()
+        momentum = model.makeParameters()
+        workspace = model.makeWorkspace(batchSize: options.batchSize)
+    }
+
+    /// Trains `parameters` and `statistics` in place on the samples `indices` of `data`, with a
+    /// fresh optimizer. Shuffling and augmentation draw from streams named by (seed, round, client),
+    /// so the result does not depend on which worker runs the client.
+    public func train(parameters: Arena, statistics: Arena, data: Dataset, indices: [Int], assembler: BatchAssembler,
+                      seed: UInt64, round: Int, client: Int) -> LocalTrainingResult {
+        precondition(!indices.isEmpty, "ClientTrainer: client \(client) has no samples")
+        var shuffle = RandomStream(seed: seed, purpose: "shuffle/round \(round)/client \(client)")
+        var augmentation: RandomStream? = assembler.augmentation.isNone
+            ? nil : RandomStream(seed: seed, purpose: "augment/round \(round)/client \(client)")
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: indices)
+        var lossSum = 0.0, correct = 0, samples = 0, steps = 0
+        for _ in 0..<options.epochs {
+            for i in stride(from: order.count - 1, to: 0, by: -1) {
+                order.swapAt(i, shuffle.nextInt(below: i + 1))
+            }
+            for start in stride(from: 0, to: order.count, by: options.batchSize) {
+                let n = min(options.batchSize, order.count - start)
+                workspace.withInput { input in
+                    workspace.withLabels { labels in
+                        assembler.assemble(data, indices: order[start..<(start + n)], into: input, labels: labels,
+                                           random: &augmentation)
+                    }
+                }
+                let step = model.computeGradients(workspace, parameters: parameters, gradients: gradients,
+                                                  statistics: statistics, batchSize: n)
+                options.optimizer.step(parameters: parameters, gradients: gradients, momentumBuffer: momentum,
+                                       isFirstStep: steps == 0)
+                lossSum += step.loss * Double(n)
+                correct += step.correct
+                samples += n
+                steps += 1
+            }
+        }
+        return LocalTrainingResult(loss: lossSum / Double(samples), accuracy: Double(correct) / Double(samples),
+                                   samples: samples, steps: steps)
+    }
+
+    /// Accuracy of `parameters` (eval mode) on the samples `indices` of `data`.
+    public func accuracy(parameters: Arena, statistics: Arena, data: Dataset, indices: [Int], assembler: BatchAssembler) -> Double {
+        var correct = 0
+        var none: RandomStream? = nil
+        for start in stride(from: 0, to: indices.count, by: options.batchSize) {
+            let n = min(options.batchSize, indices.count - start)
+            workspace.withInput { input in
+                workspace.withLabels { labels in
+                    assembler.assemble(data, indices: indices[start..<(start + n)], into: input, labels: labels, random: &none)
+                }
+            }
+            correct += model.evaluate(workspace, parameters: parameters, statistics: statistics, batchSize: n)
+        }
+        return indices.isEmpty ? 0 : Double(correct) / Double(indices.count)
+    }
+}
