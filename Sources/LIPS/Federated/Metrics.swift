@@ -1,0 +1,78 @@
+/// One row of `metrics.jsonl` / `metrics.csv`: what a round did (SPEC "Evaluation and metrics").
+/// Accuracies are nil on rounds that are not evaluated; `seconds*` are the only fields that vary
+/// between identical runs.
+public struct RoundMetrics: Sendable, Equatable, Codable {
+    public var round: Int
+    public var method: String
+    /// Density d_r the masks were cut at after this round's aggregation (1 when nothing was masked).
+    public var density: Double
+    /// Fraction of non-zeros actually received in the maskable layers, over all clients.
+    public var receivedDensity: Double
+    public var clientsTrained: Int
+    /// Sample-weighted means over the round's clients, over all local steps.
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    /// Mean over clients of the accuracy of the model each client receives (masked on masking rounds).
+    public var personalizedAccuracy: Double?
+    /// Mean over clients of the dense global model's accuracy on each client's test set.
+    public var denseAccuracy: Double?
+    /// Dense global model on the whole test set (config `global_test`).
+    public var globalAccuracy: Double?
+    /// Bytes the round's clients uploaded (their parameters and BN statistics as Float32).
+    public var bytesUplinked: Int
+    public var secondsTraining: Double
+    public var secondsEvaluation: Double
+    public var seconds: Double
+
+    public init(round: Int, method: String, density: Double, receivedDensity: Double, clientsTrained: Int,
+                trainLoss: Double, trainAccuracy: Double, personalizedAccuracy: Double?, denseAccuracy: Double?,
+                globalAccuracy: Double?, bytesUplinked: Int, secondsTraining: Double, secondsEvaluation: Double,
+                seconds: Double) {
+        self.round = round
+        self.method = method
+        self.density = density
+        self.receivedDensity = receivedDensity
+        self.clientsTrained = clientsTrained
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.personalizedAccuracy = personalizedAccuracy
+        self.denseAccuracy = denseAccuracy
+        self.globalAccuracy = globalAccuracy
+        self.bytesUplinked = bytesUplinked
+        self.secondsTraining = secondsTraining
+        self.secondsEvaluation = secondsEvaluation
+        self.seconds = seconds
+    }
+}
+
+/// One row of `layers.csv`: the layer-wise inertia of one weight tensor in one round.
+/// Distances to the reference round are nil before that round has been reached.
+public struct LayerMetrics: Sendable, Equatable, Codable {
+    public var round: Int
+    /// The `state_dict` name, e.g. `layer2.0.conv1.weight`.
+    public var layer: String
+    /// ‖W_{r+1} − W_r‖₂ / ‖W_r‖₂ of the global weights across this round's aggregation.
+    public var relativeUpdate: Double
+    public var l1ToReference: Double?
+    public var l2ToReference: Double?
+    public var cosineToReference: Double?
+    /// Mean over the round's clients of ‖g_k‖₂ (last local step).
+    public var gradientNorm: Double
+    /// Mean over the round's clients of ‖g_k − ḡ‖₂, ḡ the clients' mean gradient.
+    public var gradientDiversity: Double
+    /// Mean fraction of non-zeros received by the clients in this layer (1 for unmasked layers and rounds).
+    public var receivedDensity: Double
+
+    public init(round: Int, layer: String, relativeUpdate: Double, l1ToReference: Double?, l2ToReference: Double?,
+                cosineToReference: Double?, gradientNorm: Double, gradientDiversity: Double, receivedDensity: Double) {
+        self.round = round
+        self.layer = layer
+        self.relativeUpdate = relativeUpdate
+        self.l1ToReference = l1ToReference
+        self.l2ToReference = l2ToReference
+        self.cosineToReference = cosineToReference
+        self.gradientNorm = gradientNorm
+        self.gradientDiversity = gradientDiversity
+        self.receivedDensity = receivedDensity
+    }
+}
