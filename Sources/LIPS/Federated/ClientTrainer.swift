@@ -17,6 +17,8 @@ public struct LocalTrainingResult: Sendable {
     public let loss: Double
     public let accuracy: Double
     public let samples: Int
+    /// Correctly classified training samples, summed over the steps.
+    public let correct: Int
     public let steps: Int
 }
 
@@ -33,6 +35,8 @@ public final class ClientTrainer {
     let workspace: Workspace
     /// The epoch's sample order, reused.
     private var order: [Int] = []
+    /// One batch of predicted classes, for `scoreSamples`.
+    private let predictions: UnsafeMutablePointer<Int32>
 
     public init(model: Model, options: LocalTrainingOptions) {
         precondition(options.epochs >= 1 && options.batchSize >= 1, "ClientTrainer: epochs and batch size must be ≥ 1")
@@ -41,6 +45,12 @@ public final class ClientTrainer {
         gradients = model.makeParameters()
         momentum = model.makeParameters()
         workspace = model.makeWorkspace(batchSize: options.batchSize)
+        predictions = .allocate(capacity: options.batchSize)
+        predictions.initialize(repeating: 0, count: options.batchSize)
+    }
+
+    deinit {
+        predictions.deallocate()
     }
 
     /// Trains `parameters` and `statistics` in place on the samples `indices` of `data`, with a
@@ -78,7 +88,7 @@ public final class ClientTrainer {
             }
         }
         return LocalTrainingResult(loss: lossSum / Double(samples), accuracy: Double(correct) / Double(samples),
-                                   samples: samples, steps: steps)
+                                   samples: samples, correct: correct, steps: steps)
     }
 
     /// Accuracy of `parameters` (eval mode) on the samples `indices` of `data`.
@@ -95,5 +105,27 @@ public final class ClientTrainer {
             correct += model.evaluate(workspace, parameters: parameters, statistics: statistics, batchSize: n)
         }
         return indices.isEmpty ? 0 : Double(correct) / Double(indices.count)
+    }
+
+    /// Eval-mode scoring of the samples `indices` of `data`: `correct[j]` becomes 1 when sample
+    /// `indices[j]` is classified right and 0 otherwise.
+    func scoreSamples(parameters: Arena, statistics: Arena, data: Dataset, indices: ArraySlice<Int>,
+                      assembler: BatchAssembler, correct: UnsafeMutablePointer<UInt8>) {
+        var none: RandomStream? = nil
+        var written = 0
+        for start in stride(from: indices.startIndex, to: indices.endIndex, by: options.batchSize) {
+            let n = min(options.batchSize, indices.endIndex - start)
+            let batch = indices[start..<(start + n)]
+            workspace.withInput { input in
+                workspace.withLabels { labels in
+                    assembler.assemble(data, indices: batch, into: input, labels: labels, random: &none)
+                }
+            }
+            model.predict(workspace, parameters: parameters, statistics: statistics, batchSize: n, into: predictions)
+            for (j, index) in batch.enumerated() {
+                correct[written + j] = predictions[j] == data.labels[index] ? 1 : 0
+            }
+            written += n
+        }
     }
 }

@@ -2,7 +2,11 @@
 ///
 /// A model's parameters, gradients, momentum and BatchNorm statistics are each one arena with a
 /// shared `ParameterLayout`, so FedAvg, masking, norms and checkpoints are single passes.
-public final class Arena {
+///
+/// Sendable without locks, by ownership: an arena is written by one owner at a time (a worker
+/// its own arenas, the aggregator the global ones between parallel sections) and only read while
+/// shared. The scheduler's structure, not the type, enforces this.
+public final class Arena: @unchecked Sendable {
     /// Number of floats.
     public let count: Int
     /// Base address, stable for the arena's lifetime. Internal: only kernels and layers use it.

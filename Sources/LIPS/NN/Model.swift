@@ -189,4 +189,13 @@ public final class Model: Sendable {
         return countCorrect(logits: base + workspace.activationOffsets[layers.count], labels: workspace.labels,
                             classes: classes, batchSize: batchSize)
     }
+
+    /// Eval-mode forward; writes each sample's predicted class into `predictions` (batchSize entries).
+    func predict(_ workspace: Workspace, parameters: Arena, statistics: Arena, batchSize: Int,
+                 into predictions: UnsafeMutablePointer<Int32>) {
+        forward(workspace, parameters: parameters, statistics: statistics, batchSize: batchSize, training: false)
+        let base = workspace.arena.base
+        predictClasses(logits: base + workspace.activationOffsets[layers.count], classes: classes, batchSize: batchSize,
+                       into: predictions)
+    }
 }

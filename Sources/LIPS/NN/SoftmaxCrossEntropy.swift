@@ -38,6 +38,11 @@ func countCorrect(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, cl
     return correct
 }
 
+/// Writes each sample's predicted class (largest logit, the lower index on ties) into `predictions`.
+func predictClasses(logits: UnsafePointer<Float>, classes k: Int, batchSize n: Int, into predictions: UnsafeMutablePointer<Int32>) {
+    for sample in 0..<n { predictions[sample] = Int32(argmax(logits, classes: k, batchSize: n, sample: sample).index) }
+}
+
 /// The class of largest logit of one sample (the lower index on ties) and that logit.
 @inline(__always)
 private func argmax(_ logits: UnsafePointer<Float>, classes k: Int, batchSize n: Int, sample: Int) -> (index: Int, value: Float) {

@@ -1,0 +1,78 @@
+import Dispatch
+import Foundation
+
+/// A fixed number of workers running index-parallel work (DESIGN "Concurrency").
+///
+/// Indices are handed out in increasing order to whichever worker is free, so the pool balances
+/// load; results never depend on which worker ran an index, because every per-index output has its
+/// own slot and every reduction across indices runs in index order (`OrderedTurn`).
+public struct WorkerPool: Sendable {
+    public let workers: Int
+
+    /// `workers` threads; 0 means one per core.
+    public init(workers: Int) {
+        self.workers = workers > 0 ? workers : WorkerPool.coreCount
+    }
+
+    /// Cores this process may use.
+    public static var coreCount: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// BLAS threads per worker: with one worker BLAS gets every core, with more each worker's GEMMs
+    /// run single-threaded (one level of parallelism at a time).
+    public var blasThreadsPerWorker: Int { workers == 1 ? WorkerPool.coreCount : 1 }
+
+    /// Calls `body(index, worker)` for every index in `0..<count`, `worker` in `0..<workers`.
+    /// `body` may touch only the worker's own state and the index's own outputs.
+    public func forEach(_ count: Int, _ body: @Sendable (_ index: Int, _ worker: Int) -> Void) {
+        guard count > 0 else { return }
+        if workers == 1 || count == 1 {
+            for index in 0..<count { body(index, 0) }
+            return
+        }
+        let counter = IndexDispenser(count: count)
+        DispatchQueue.concurrentPerform(iterations: min(workers, count)) { worker in
+            while let index = counter.next() { body(index, worker) }
+        }
+    }
+}
+
+/// Hands out 0, 1, 2, … to concurrent callers.
+final class IndexDispenser: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nextIndex = 0
+    private let count: Int
+
+    init(count: Int) { self.count = count }
+
+    /// The next index, or nil when all have been handed out.
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard nextIndex < count else { return nil }
+        nextIndex += 1
+        return nextIndex - 1
+    }
+}
+
+/// Lets concurrent callers run a section strictly in index order 0, 1, 2, …: the caller with
+/// index i waits until i − 1 has finished its section. Used to fold client results into a sum in
+/// client-index order whatever the worker count, with memory for one result per worker.
+///
+/// Deadlock-free with `WorkerPool.forEach`, which hands out indices in increasing order: the
+/// lowest unfinished index is always held by a worker that waits for nothing.
+final class OrderedTurn: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var nextIndex = 0
+
+    /// Runs `body` once every lower index has run its section.
+    func run(_ index: Int, _ body: () -> Void) {
+        condition.lock()
+        while nextIndex != index { condition.wait() }
+        condition.unlock()
+        body()
+        condition.lock()
+        nextIndex += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+}
