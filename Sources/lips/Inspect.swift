@@ -27,9 +27,5 @@ struct Inspect: ParsableCommand {
 
 /// Parses "3x32x32" into a `Shape`.
 func parseShape(_ text: String) throws -> Shape {
-    let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-    guard parts.count == 3, let c = parts[0], let h = parts[1], let w = parts[2], c > 0, h > 0, w > 0 else {
-        throw UserError("input shape '\(text)' is not CxHxW with positive integers, e.g. 3x32x32")
-    }
-    return Shape(channels: c, height: h, width: w)
+    try Shape.parse(text)
 }

@@ -45,6 +45,12 @@ public final class Model: Sendable {
     /// Forward multiply-adds per sample (convolutions and linear layers).
     public var multiplyAddsPerSample: Int { summary.reduce(0) { $0 + $1.multiplyAdds } }
 
+    /// Multiply-adds of one training sample: forward, input gradient and weight gradient (3× the
+    /// forward), less the stem's input gradient, which is never computed (PEERS.md's count).
+    public var trainingMultiplyAddsPerSample: Int {
+        3 * multiplyAddsPerSample - (summary.first?.multiplyAdds ?? 0)
+    }
+
     // MARK: - Memory
 
     /// New zeroed arenas for parameters (also gradients and momentum) and for BN statistics.

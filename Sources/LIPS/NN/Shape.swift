@@ -20,3 +20,14 @@ public struct Shape: Sendable, Equatable, CustomStringConvertible {
         height == 1 && width == 1 ? "\(channels)" : "\(channels)x\(height)x\(width)"
     }
 }
+
+extension Shape {
+    /// Parses "CxHxW" (e.g. "3x32x32"), or throws a `UserError`.
+    public static func parse(_ text: String) throws -> Shape {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 3, let c = parts[0], let h = parts[1], let w = parts[2], c > 0, h > 0, w > 0 else {
+            throw UserError("shape '\(text)' is not CxHxW with positive integers, e.g. 3x32x32")
+        }
+        return Shape(channels: c, height: h, width: w)
+    }
+}

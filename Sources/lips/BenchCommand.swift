@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import LIPS
+
+/// `lips bench`: speed on synthetic data, the figures users quote.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the engine on synthetic data.",
+        subcommands: [BenchRound.self]
+    )
+}
+
+/// `lips bench round`: paper rounds (every client trains, FedAvg, every client evaluated).
+struct BenchRound: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "round",
+        abstract: "Time paper rounds (local training, FedAvg, evaluation) on synthetic 3x32x32 data.",
+        discussion: "The work per round is the paper's: every client runs local_epochs epochs over train_num samples in batches of batch_size, then every client's received model is scored on test_num samples."
+    )
+
+    @Option(help: "Model architecture.") var model = "resnet8"
+    @Option(help: "Clients per round.") var clients = 100
+    @Option(help: "Worker threads (0: one per core).") var workers = 0
+    @Option(help: "Rounds to time.") var rounds = 1
+    @Option(help: "fedavg or lips (lips masks on round 0).") var method = "fedavg"
+    @Option(name: .customLong("train-num"), help: "Train samples per client.") var trainNum = 100
+    @Option(name: .customLong("test-num"), help: "Test samples per client.") var testNum = 400
+    @Option(name: .customLong("local-epochs"), help: "Local epochs.") var localEpochs = 5
+
+    func run() throws {
+        try reportingUserErrors {
+            var config = ExperimentConfig()
+            config.dataset = "synthetic"
+            config.model = model
+            config.clients = clients
+            config.trainPerClient = trainNum
+            config.testPerClient = testNum
+            config.localEpochs = localEpochs
+            config.rounds = rounds
+            config.partition = .iid
+            guard let parsed = ExperimentConfig.Method(rawValue: method) else {
+                throw UserError("--method must be fedavg or lips, got '\(method)'")
+            }
+            config.method = parsed
+            guard clients >= 1, rounds >= 1, trainNum >= 1, testNum >= 0, localEpochs >= 1, workers >= 0 else {
+                throw UserError("clients, rounds, train-num and local-epochs must be ≥ 1; test-num and workers ≥ 0")
+            }
+            let data = SyntheticData.make(trainCount: max(10_000, trainNum), testCount: max(10_000, testNum), classes: 10,
+                                          shape: Shape(channels: 3, height: 32, width: 32), seed: 1)
+            let simulation = try Simulation(config: config, data: data, workers: workers)
+            let trainMultiplyAdds = Double(simulation.model.trainingMultiplyAddsPerSample)
+            let samples = Double(clients * localEpochs * trainNum)
+            print("model \(model), \(clients) clients x \(localEpochs) epochs x \(trainNum) samples, eval \(testNum)/client, \(simulation.pool.workers) workers")
+            for _ in 0..<rounds {
+                let (row, _) = simulation.runRound()
+                let gflops = 2 * trainMultiplyAdds * samples / row.secondsTraining / 1e9
+                print(String(format: "round %d: %.2f s (training %.2f s, %.1f GFLOP/s; evaluation %.2f s), accuracy %.3f",
+                             row.round, row.seconds, row.secondsTraining, gflops, row.secondsEvaluation,
+                             row.personalizedAccuracy ?? .nan))
+            }
+        }
+    }
+}
