@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -43,8 +44,9 @@ let package = Package(
 
         .target(
             name: "LIPS",
-            dependencies: ["CBLAS", "CZlib", "CJPEG"],
-            exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md", "Data/README.md", "Federated/README.md"]
+            dependencies: ["CBLAS", "CZlib", "CJPEG", .product(name: "Yams", package: "Yams")],
+            exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md", "Data/README.md", "Federated/README.md",
+                      "Config/README.md", "Run/README.md"]
         ),
 
         // MARK: - Command-line tool

@@ -1,0 +1,130 @@
+import Foundation
+
+/// A run folder and the loop that fills it: `config.yaml` (the resolved config), `metrics.jsonl`,
+/// `metrics.csv`, `layers.csv` and `checkpoint.bin`. Every file is replaced atomically after each
+/// round, and running into a folder that holds a checkpoint continues from it, ending bitwise
+/// where an uninterrupted run would.
+public final class Experiment {
+    public let directory: String
+    public private(set) var config: ExperimentConfig
+
+    public static let configFile = "config.yaml"
+    public static let checkpointFile = "checkpoint.bin"
+
+    /// How a call to `run` ended.
+    public enum Outcome: Equatable, Sendable {
+        /// Every round is done (`resumedFrom` > 0 when it continued an earlier run).
+        case finished(rounds: Int, resumedFrom: Int)
+        /// Stopped by SIGINT/SIGTERM after saving a checkpoint; `round` runs next on resume.
+        case interrupted(round: Int)
+    }
+
+    /// Opens `directory` for `config`: a new folder gets the config; a folder holding a run must
+    /// hold the same run (runtime keys such as `workers` may differ). With `config` nil the
+    /// folder's own config is used, so `lips run --out DIR` resumes.
+    public init(directory: String, config: ExperimentConfig?) throws {
+        self.directory = directory
+        let configPath = (directory as NSString).appendingPathComponent(Experiment.configFile)
+        if FileManager.default.fileExists(atPath: configPath) {
+            let existing = try ExperimentConfig.load(file: configPath)
+            if let config {
+                guard config.identity() == existing.identity() else {
+                    throw UserError("\(directory) holds a different run (\(Experiment.firstDifference(existing, config))); choose another --out folder or remove it")
+                }
+                self.config = config
+            } else {
+                self.config = existing
+            }
+        } else {
+            guard let config else {
+                throw UserError("\(directory) holds no run (no \(Experiment.configFile)); give --config or --preset to start one")
+            }
+            self.config = config
+        }
+        try self.config.validate()
+    }
+
+    /// Names the first key whose value differs between two configs, for the error message.
+    static func firstDifference(_ a: ExperimentConfig, _ b: ExperimentConfig) -> String {
+        let left = a.identity().split(separator: "\n"), right = b.identity().split(separator: "\n")
+        for (x, y) in zip(left, right) where x != y {
+            return "it has \(x.trimmingCharacters(in: .whitespaces)), asked \(y.trimmingCharacters(in: .whitespaces))"
+        }
+        return "the configs differ"
+    }
+
+    private func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+
+    /// Loads the data the config names.
+    public static func loadData(_ config: ExperimentConfig) throws -> DatasetPair {
+        try DatasetCatalog.load(config.dataset, directory: config.dataDirectory, seed: config.seed,
+                                syntheticShape: try Shape.parse(config.syntheticShape),
+                                syntheticClasses: config.syntheticClasses,
+                                syntheticCounts: (config.syntheticTrain, config.syntheticTest))
+    }
+
+    /// Runs (or continues) the experiment to its last round. `report` receives one progress line
+    /// per round. Stops cleanly after the current round when `StopSignal` is raised.
+    @discardableResult
+    public func run(data given: DatasetPair? = nil, workers: Int? = nil, report: ((String) -> Void)? = nil) throws -> Outcome {
+        let data = try given ?? Experiment.loadData(config)
+        let simulation = try Simulation(config: config, data: data, workers: workers)
+        try AtomicFile.write(config.yaml(), to: path(Experiment.configFile))
+        var rounds: [RoundMetrics] = [], layers: [LayerMetrics] = []
+        if FileManager.default.fileExists(atPath: path(Experiment.checkpointFile)) {
+            let checkpoint = try Checkpoint.read(from: path(Experiment.checkpointFile))
+            try simulation.restore(checkpoint.snapshot)
+            rounds = checkpoint.rounds
+            layers = checkpoint.layers
+        }
+        let resumedFrom = simulation.nextRound
+        report?(String(format: "lips: %@: %@ on %@, %d clients, %@, %d worker%@; server state %.1f MB per client%@",
+                       directory, config.model, config.dataset, config.clients, Experiment.methodDescription(config),
+                       simulation.pool.workers, simulation.pool.workers == 1 ? "" : "s",
+                       Double(simulation.clientStateBytes) / 1e6,
+                       resumedFrom > 0 ? ", resuming at round \(resumedFrom)" : ""))
+        var lastCheckpoint = resumedFrom
+        while simulation.nextRound < config.rounds {
+            let (row, layerRows) = simulation.runRound()
+            rounds.append(row)
+            layers += layerRows
+            try MetricsFiles.write(rounds: rounds, layers: layers, to: directory)
+            report?(Experiment.progressLine(row, rounds: rounds, total: config.rounds))
+            let done = simulation.nextRound
+            let periodic = config.checkpointEvery > 0 && done % config.checkpointEvery == 0
+            if periodic || done == config.rounds || StopSignal.requested {
+                try Checkpoint(snapshot: simulation.snapshot(), rounds: rounds, layers: layers)
+                    .write(to: path(Experiment.checkpointFile))
+                lastCheckpoint = done
+            }
+            if StopSignal.requested && done < config.rounds {
+                report?("lips: stopped after round \(done - 1); checkpoint saved, rerun with --out \(directory) to continue")
+                return .interrupted(round: lastCheckpoint)
+            }
+        }
+        return .finished(rounds: config.rounds, resumedFrom: resumedFrom)
+    }
+
+    static func methodDescription(_ config: ExperimentConfig) -> String {
+        let bn = config.batchNorm == .local ? ", BN local" : ""
+        switch config.method {
+        case .fedavg: return "FedAvg\(bn)"
+        case .lips:
+            return "LIPS (d0 \(config.updateDensity), every \(config.updateFrequency) rounds, R \(config.effectiveHorizon)\(bn))"
+        }
+    }
+
+    /// "round 12/30  acc 0.734 (dense 0.512)  loss 0.41  41.2 s/round  ETA 12m 20s"
+    static func progressLine(_ row: RoundMetrics, rounds: [RoundMetrics], total: Int) -> String {
+        let recent = rounds.suffix(5)
+        let perRound = recent.reduce(0) { $0 + $1.seconds } / Double(recent.count)
+        let remaining = Int((perRound * Double(total - row.round - 1)).rounded())
+        var line = "round \(row.round + 1)/\(total)"
+        if let accuracy = row.personalizedAccuracy { line += String(format: "  acc %.4f", accuracy) }
+        if let dense = row.denseAccuracy, dense != row.personalizedAccuracy { line += String(format: " (dense %.4f)", dense) }
+        if let global = row.globalAccuracy { line += String(format: "  global %.4f", global) }
+        if row.density < 1 { line += String(format: "  density %.3f", row.density) }
+        line += String(format: "  loss %.4f  %.1f s/round  ETA %dm %02ds", row.trainLoss, perRound, remaining / 60, remaining % 60)
+        return line
+    }
+}
