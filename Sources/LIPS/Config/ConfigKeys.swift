@@ -1,3 +1,5 @@
+import Foundation
+
 /// One YAML key of `ExperimentConfig`: how to read it from a parsed YAML value and how to write it.
 struct ConfigKey: Sendable {
     let name: String
@@ -11,6 +13,11 @@ struct ConfigKey: Sendable {
 /// A parsed YAML value with typed accessors that say what they expected.
 struct ConfigValue {
     let raw: Any?
+
+    /// YAML's null arrives as NSNull inside collections and at the top level alike.
+    init(raw: Any?) {
+        self.raw = raw is NSNull ? nil : raw
+    }
     struct Mismatch: Error { let expected: String }
 
     func int() throws -> Int {

@@ -86,7 +86,7 @@ extension ExperimentConfig {
     public static var keyNames: [String] { keys.map(\.name) }
 
     static func describe(_ value: Any?) -> String {
-        guard let value else { return "null" }
+        guard let value, !(value is NSNull) else { return "null" }
         if let list = value as? [Any?] { return "[" + list.map { describe($0) }.joined(separator: ", ") + "]" }
         return "\(value)"
     }

@@ -1,31 +1,58 @@
 import Foundation
-import Synchronization
 
-/// Counts SIGINT/SIGTERM: 0 none, 1 finish the round and save, 2 quit at once.
-private let stopRequests = Atomic<Int>(0)
+/// SIGINT/SIGTERM seen so far: 0 none, 1 finish the round and save, 2 quit at once.
+///
+/// A plain `Int32`, written only by the signal handler (and by `request`/`reset`) and read by the
+/// run loop between rounds: C's `volatile sig_atomic_t` pattern. `Synchronization.Atomic` would
+/// say this in the type, but needs macOS 15 and the package supports macOS 13; an aligned 32-bit
+/// load or store is single-copy atomic on every supported CPU, and the loop reads it through a
+/// non-inlined accessor after each round, so a stale value lasts at most one round.
+private nonisolated(unsafe) var stopRequests: Int32 = 0
 
-/// Graceful interruption: the first Ctrl-C (or SIGTERM, as batch schedulers send before killing a
-/// job) asks the run loop to stop after the current round and save a checkpoint; a second one
-/// quits at once (the last checkpoint stays valid, so nothing already saved is lost).
+/// Handlers in place before `install`, restored by `uninstall`.
+private nonisolated(unsafe) var previousHandlers: [(signal: Int32, handler: StopSignal.Handler?)] = []
+
+/// Graceful interruption: the first Ctrl-C (or SIGTERM, which batch schedulers send before
+/// killing a job) asks the run loop to stop after the current round and save a checkpoint; a
+/// second one exits at once with status 128 + signal (130 for Ctrl-C). Nothing is lost either
+/// way: checkpoints are written atomically, so the last one stays valid.
 public enum StopSignal {
-    /// Installs the handlers (idempotent).
+    /// A C signal handler.
+    public typealias Handler = @convention(c) (Int32) -> Void
+
+    /// Installs the SIGINT and SIGTERM handlers (a second call does nothing). Call from the main
+    /// thread before the run starts.
     public static func install() {
-        let handler: @convention(c) (Int32) -> Void = { _ in
-            let count = stopRequests.add(1, ordering: .relaxed).newValue
-            if count >= 2 { _exit(130) }
-            let message = "\nlips: finishing the current round, then saving a checkpoint; press Ctrl-C again to stop at once\n"
-            message.utf8CString.withUnsafeBufferPointer { _ = Foundation.write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
+        guard previousHandlers.isEmpty else { return }
+        // Touch the counter here, so its lazy global initialisation never runs inside the handler.
+        _ = stopRequests
+        // Async-signal-safe only: a global store, write(2) of a static string, _exit(2).
+        // No allocation, no locks, no captures.
+        let handler: Handler = { signalNumber in
+            stopRequests &+= 1
+            if stopRequests >= 2 { _exit(128 + signalNumber) }
+            let message: StaticString = "\nlips: finishing the current round, then saving a checkpoint; press Ctrl-C again to stop at once\n"
+            _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
         }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
+        for number in [SIGINT, SIGTERM] {
+            previousHandlers.append((signal: number, handler: signal(number, handler)))
+        }
     }
 
-    /// Whether a stop was asked for.
-    public static var requested: Bool { stopRequests.load(ordering: .relaxed) > 0 }
+    /// Puts back the handlers that were in place before `install` (tests, embedding programs).
+    public static func uninstall() {
+        for previous in previousHandlers { _ = signal(previous.signal, previous.handler) }
+        previousHandlers = []
+    }
 
-    /// Asks for a stop as a signal would (tests, embedding programs).
-    public static func request() { stopRequests.add(1, ordering: .relaxed) }
+    /// Whether a stop was asked for (by a signal or by `request`).
+    public static var requested: Bool { stopRequests > 0 }
 
-    /// Clears the request (tests).
-    public static func reset() { stopRequests.store(0, ordering: .relaxed) }
+    /// Asks for a stop as a first signal would, without one (tests, embedding programs).
+    public static func request() {
+        if stopRequests == 0 { stopRequests = 1 }
+    }
+
+    /// Clears any request, so the next run goes to the end (tests). The handlers stay installed.
+    public static func reset() { stopRequests = 0 }
 }

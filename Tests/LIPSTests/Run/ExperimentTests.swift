@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import LIPS
+
+/// Run folders end to end on a small synthetic set: files, resume after a stop, wrong folders.
+/// Serialized: `StopSignal` is process-wide.
+@Suite(.serialized) struct ExperimentTests {
+    static func config(rounds: Int = 4) -> ExperimentConfig {
+        var config = SimulationTests.config(.lips, rounds: rounds)
+        config.syntheticShape = "3x8x8"
+        config.syntheticClasses = 4
+        config.syntheticTrain = 400
+        config.syntheticTest = 200
+        config.checkpointEvery = 1
+        return config
+    }
+
+    static func withoutTimings(_ rows: [RoundMetrics]) -> [RoundMetrics] {
+        rows.map { var row = $0; row.seconds = 0; row.secondsTraining = 0; row.secondsEvaluation = 0; return row }
+    }
+
+    @Test func aRunFillsItsFolderAndLearns() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        var config = Self.config(rounds: 6)
+        config.method = .fedavg
+        config.localEpochs = 3
+        let outcome = try Experiment(directory: folder.path, config: config).run(data: SimulationTests.data, workers: 2)
+        #expect(outcome == .finished(rounds: 6, resumedFrom: 0))
+        for name in ["config.yaml", "metrics.jsonl", "metrics.csv", "layers.csv", "checkpoint.bin"] {
+            #expect(FileManager.default.fileExists(atPath: folder.file(name)), "\(name) missing")
+        }
+        let rows = try MetricsFiles.readJSONLines(String(contentsOfFile: folder.file("metrics.jsonl"), encoding: .utf8))
+        #expect(rows.map(\.round) == Array(0..<6))
+        // Four balanced classes: chance is 0.25; local models on non-IID clients do far better.
+        let accuracy = try #require(rows.last?.personalizedAccuracy)
+        #expect(accuracy > 0.6, "personalised accuracy \(accuracy) after 6 rounds")
+        #expect(try ExperimentConfig.load(file: folder.file("config.yaml")) == config)
+        // Rerunning a finished run does nothing.
+        #expect(try Experiment(directory: folder.path, config: nil).run(data: SimulationTests.data) == .finished(rounds: 6, resumedFrom: 6))
+    }
+
+    @Test(arguments: [0, 2]) func aStoppedRunResumesToTheSameEnd(stopAfter: Int) throws {
+        let whole = try TemporaryFolder(), stopped = try TemporaryFolder()
+        defer { whole.cleanup(); stopped.cleanup() }
+        let config = Self.config(rounds: 4)
+        try Experiment(directory: whole.path, config: config).run(data: SimulationTests.data, workers: 1)
+
+        StopSignal.reset()
+        defer { StopSignal.reset() }
+        let first = try Experiment(directory: stopped.path, config: config).run(data: SimulationTests.data, workers: 2) { line in
+            if line.hasPrefix("round \(stopAfter + 1)/") { StopSignal.request() }
+        }
+        #expect(first == .interrupted(round: stopAfter + 1))
+        StopSignal.reset()
+        // Resume from the folder alone, with another worker count.
+        let second = try Experiment(directory: stopped.path, config: nil).run(data: SimulationTests.data, workers: 3)
+        #expect(second == .finished(rounds: 4, resumedFrom: stopAfter + 1))
+
+        let a = try Checkpoint.read(from: whole.file("checkpoint.bin"))
+        let b = try Checkpoint.read(from: stopped.file("checkpoint.bin"))
+        let sameState = a.snapshot == b.snapshot
+        #expect(sameState)
+        #expect(Self.withoutTimings(a.rounds) == Self.withoutTimings(b.rounds))
+        #expect(a.layers == b.layers)
+        let csv = { (folder: TemporaryFolder) in try String(contentsOfFile: folder.file("layers.csv"), encoding: .utf8) }
+        #expect(try csv(whole) == csv(stopped))
+    }
+
+    @Test func aFolderHoldingAnotherRunIsRefused() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let config = Self.config(rounds: 1)
+        try Experiment(directory: folder.path, config: config).run(data: SimulationTests.data)
+        var other = config
+        other.seed = 9
+        expectUserError("holds a different run", "seed") { _ = try Experiment(directory: folder.path, config: other) }
+        var faster = config
+        faster.workers = 3
+        _ = try Experiment(directory: folder.path, config: faster)   // runtime keys may change
+        expectUserError("holds no run") { _ = try Experiment(directory: folder.file("empty"), config: nil) }
+    }
+
+    @Test func aDamagedCheckpointIsRefusedWithAClearError() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        try Experiment(directory: folder.path, config: Self.config(rounds: 1)).run(data: SimulationTests.data)
+        var bytes = try FileReading.bytes(folder.file("checkpoint.bin"))
+        bytes[bytes.count / 2] ^= 0xff
+        try folder.write("checkpoint.bin", bytes)
+        expectUserError("checkpoint.bin") { _ = try Checkpoint.read(from: folder.file("checkpoint.bin")) }
+        try folder.write("checkpoint.bin", Array(bytes.prefix(10)))
+        expectUserError("checkpoint.bin") { _ = try Checkpoint.read(from: folder.file("checkpoint.bin")) }
+    }
+
+    @Test func missingDataIsAUserError() throws {
+        var config = Self.config()
+        config.dataset = "cifar10"
+        config.dataDirectory = "/nonexistent/cifar"
+        expectUserError("/nonexistent/cifar") { _ = try Experiment.loadData(config) }
+    }
+}
