@@ -78,7 +78,7 @@ public struct CheckpointArchive: Sendable {
         do {
             add(name, bytes: Array(try encoder.encode(value)))
         } catch {
-            throw UserError("\(source): section '\(name)' cannot be stored as JSON (\(error))")
+            throw UserError("\(source): section '\(name)' cannot be stored as JSON (\(CheckpointArchive.reason(error)))")
         }
     }
 
@@ -190,9 +190,10 @@ public struct CheckpointArchive: Sendable {
         let computed = bytes.withUnsafeBytes { checksum(UnsafeRawBufferPointer(rebasing: $0[0..<payloadEnd])) }
         let layout = walk(bytes)
         if stored != computed {
-            // Say "truncated" when the section table runs past the end: the usual cause (a copy cut short).
+            // A table that runs past the end usually means a copy cut short, but a damaged length
+            // field looks the same.
             if case .overrun(let index, let count, let needed) = layout {
-                throw UserError("\(source): truncated (\(bytes.count) bytes, section \(index + 1) of \(count) needs at least \(needed))")
+                throw UserError("\(source): truncated or corrupt (\(bytes.count) bytes, but section \(index + 1) of \(count) needs at least \(needed))")
             }
             throw UserError("\(source): bad checksum (the file is corrupt)")
         }
@@ -298,15 +299,17 @@ public struct CheckpointArchive: Sendable {
         return UInt32(truncatingIfNeeded: crc)
     }
 
-    /// A decoding error in a few words.
+    /// A decoding error in a few words, on one line.
     static func reason(_ error: Error) -> String {
+        let text: String
         switch error {
-        case DecodingError.keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
+        case DecodingError.keyNotFound(let key, _): text = "missing key '\(key.stringValue)'"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
              DecodingError.dataCorrupted(let context):
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-        default: return "\(error)"
+            text = path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+        default: text = "\(error)"
         }
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }

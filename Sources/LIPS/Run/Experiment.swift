@@ -64,9 +64,11 @@ public final class Experiment {
     }
 
     /// Runs (or continues) the experiment to its last round. `report` receives one progress line
-    /// per round. Stops cleanly after the current round when `StopSignal` is raised.
+    /// per round. Stops cleanly after the round in which `shouldStop` turns true (by default,
+    /// after Ctrl-C or SIGTERM; tests pass their own flag).
     @discardableResult
-    public func run(data given: DatasetPair? = nil, workers: Int? = nil, report: ((String) -> Void)? = nil) throws -> Outcome {
+    public func run(data given: DatasetPair? = nil, workers: Int? = nil, report: ((String) -> Void)? = nil,
+                    shouldStop: () -> Bool = { StopSignal.requested }) throws -> Outcome {
         let data = try given ?? Experiment.loadData(config)
         let simulation = try Simulation(config: config, data: data, workers: workers)
         try AtomicFile.write(config.yaml(), to: path(Experiment.configFile))
@@ -92,12 +94,13 @@ public final class Experiment {
             report?(Experiment.progressLine(row, rounds: rounds, total: config.rounds))
             let done = simulation.nextRound
             let periodic = config.checkpointEvery > 0 && done % config.checkpointEvery == 0
-            if periodic || done == config.rounds || StopSignal.requested {
+            let stopping = shouldStop()
+            if periodic || done == config.rounds || stopping {
                 try Checkpoint(snapshot: simulation.snapshot(), rounds: rounds, layers: layers)
                     .write(to: path(Experiment.checkpointFile))
                 lastCheckpoint = done
             }
-            if StopSignal.requested && done < config.rounds {
+            if stopping && done < config.rounds {
                 report?("lips: stopped after round \(done - 1); checkpoint saved, rerun with --out \(directory) to continue")
                 return .interrupted(round: lastCheckpoint)
             }

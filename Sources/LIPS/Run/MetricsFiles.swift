@@ -9,9 +9,11 @@ import Foundation
 /// JSON and an empty CSV field. JSON has no NaN or infinity: a non-finite required value (a
 /// diverged loss) is written `null` and read back as NaN; CSV writes `nan`, `inf`, `-inf`.
 public enum MetricsFiles {
-    /// File names inside a run folder.
+    /// The per-round rows as JSON Lines, inside a run folder.
     public static let jsonLinesFile = "metrics.jsonl"
+    /// The same rows as CSV, for spreadsheets.
     public static let csvFile = "metrics.csv"
+    /// The per-layer rows, inside a run folder.
     public static let layersFile = "layers.csv"
 
     /// The columns of `metrics.jsonl` / `metrics.csv`, in file order.
@@ -62,11 +64,11 @@ public enum MetricsFiles {
 
     // MARK: - Reading
 
-    /// Parses `metrics.jsonl`. Blank lines are skipped, unknown keys ignored, and a missing
+    /// Parses `metrics.jsonl` (`\n` or `\r\n` line ends). Blank lines are skipped, unknown keys ignored, and a missing
     /// optional key reads as nil; a bad line is a `UserError` naming its line number.
     public static func readJSONLines(_ text: String) throws -> [RoundMetrics] {
         var rows: [RoundMetrics] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             let fields: [String: Value]
