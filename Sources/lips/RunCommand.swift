@@ -22,7 +22,7 @@ struct RunCommand: ParsableCommand {
     )
 
     @Option(name: .long, help: ArgumentHelp("A YAML config file.", valueName: "file")) var config: String?
-    @Option(name: .long, help: ArgumentHelp("A built-in preset (see below).", valueName: "name")) var preset: String?
+    @Option(name: .long, help: ArgumentHelp("A built-in preset (listed above).", valueName: "name")) var preset: String?
     @Option(name: .customLong("set"), help: ArgumentHelp("Override one key, e.g. --set rounds=10 (repeatable).", valueName: "key=value"))
     var settings: [String] = []
     @Option(name: .long, help: ArgumentHelp("Run folder (default: runs/<preset or config name>).", valueName: "dir")) var out: String?
