@@ -1,55 +1,37 @@
 /// The built-in presets: the paper's settings (SPEC "Partition", "LIPS", "Data") per dataset and
-/// model, each as a LIPS run and its FedAvg twin. Each is written here as the keys that differ
-/// from `ExperimentConfig()`'s defaults; `configs/NAME.yaml` holds the same preset fully resolved
-/// (a test keeps the two equal), for users to read and copy.
+/// model, each as a LIPS run and its FedAvg twin.
+///
+/// The YAML files in `Config/Presets/` are the only source: SwiftPM compiles them into the binary
+/// (`.embedInCode`, as `PackageResources.<name>_yaml` byte arrays), so presets work wherever
+/// `lips` is installed, and `configs/` in the repository is a symlink to that folder for users to
+/// read and copy. A test checks that `names` lists exactly the files there.
 public enum Presets {
-    /// Keys shared by a dataset's two presets, and the LIPS-only keys.
-    private static let families: [(prefix: String, common: String, lips: String)] = [
-        ("fmnist-resnet8", """
-        dataset: fashion-mnist
-        model: resnet8
-        rounds: 30
-        """, "update_d: 0.5\nupdate_freq: 5"),
-        ("cifar10-vgg11bn", """
-        dataset: cifar10
-        model: vgg11bn
-        rounds: 300
-        """, "update_d: 0.5\nupdate_freq: 5"),
-        ("cifar100-resnet8", """
-        dataset: cifar100
-        model: resnet8
-        rounds: 300
-        flip: true
-        rotation: 15
-        crop_padding: 4
-        normalize_mean: [0.507, 0.487, 0.441]
-        normalize_std: [0.267, 0.256, 0.276]
-        """, "update_d: 0.3\nupdate_freq: 5"),
-        ("tinyimagenet-resnet10", """
-        dataset: tinyimagenet
-        model: resnet10
-        rounds: 300
-        flip: true
-        rotation: 15
-        normalize_mean: [0.507, 0.487, 0.441]
-        normalize_std: [0.267, 0.256, 0.276]
-        """, "update_d: 0.3\nupdate_freq: 5"),
+    /// Each preset's name and YAML bytes, in listing order.
+    private static let files: [(name: String, bytes: [UInt8])] = [
+        ("fmnist-resnet8-fedavg", PackageResources.fmnist_resnet8_fedavg_yaml),
+        ("fmnist-resnet8-lips", PackageResources.fmnist_resnet8_lips_yaml),
+        ("cifar10-vgg11bn-fedavg", PackageResources.cifar10_vgg11bn_fedavg_yaml),
+        ("cifar10-vgg11bn-lips", PackageResources.cifar10_vgg11bn_lips_yaml),
+        ("cifar100-resnet8-fedavg", PackageResources.cifar100_resnet8_fedavg_yaml),
+        ("cifar100-resnet8-lips", PackageResources.cifar100_resnet8_lips_yaml),
+        ("tinyimagenet-resnet10-fedavg", PackageResources.tinyimagenet_resnet10_fedavg_yaml),
+        ("tinyimagenet-resnet10-lips", PackageResources.tinyimagenet_resnet10_lips_yaml),
     ]
 
     /// Preset names, e.g. `fmnist-resnet8-lips`, `cifar10-vgg11bn-fedavg`.
-    public static let names: [String] = families.flatMap { ["\($0.prefix)-fedavg", "\($0.prefix)-lips"] }
+    public static let names: [String] = files.map(\.name)
 
-    /// The preset's keys as YAML (the paper's setting: 100 clients, Dirichlet 0.1, 100/400 samples, seed 2).
+    /// The preset's YAML text, exactly as in `configs/NAME.yaml` (comments included; every key listed).
+    /// Throws a `UserError` listing the known presets for an unknown name.
     public static func yaml(named name: String) throws -> String {
-        for family in families {
-            if name == "\(family.prefix)-fedavg" { return family.common + "\nmethod: fedavg\n" }
-            if name == "\(family.prefix)-lips" { return family.common + "\nmethod: lips\n" + family.lips + "\n" }
+        guard let file = files.first(where: { $0.name == name }) else {
+            throw UserError("unknown preset '\(name)'; known presets: \(names.joined(separator: ", "))")
         }
-        throw UserError("unknown preset '\(name)'; known: \(names.joined(separator: ", "))")
+        return String(decoding: file.bytes, as: UTF8.self)
     }
 
-    /// The preset as a config.
+    /// The preset as a config (not yet validated; every built-in preset is valid).
     public static func config(named name: String) throws -> ExperimentConfig {
-        try ExperimentConfig.load(yaml: try yaml(named: name), source: "preset \(name)")
+        try ExperimentConfig.load(yaml: yaml(named: name), source: "preset \(name)")
     }
 }

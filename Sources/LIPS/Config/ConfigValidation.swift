@@ -1,0 +1,49 @@
+extension ExperimentConfig {
+    /// Throws a one-line `UserError` ("config: 'KEY' must be EXPECTED, found VALUE") for the
+    /// first key, in table order, whose value cannot make a run. Whether the data exists and
+    /// holds enough samples is checked when it is loaded, not here.
+    /// (Names in other spellings, such as `tiny-imagenet` or `vgg11_bn`, are accepted, as their loaders do.)
+    public func validate() throws {
+        // Data
+        try require(DatasetCatalog.names.contains(Self.canonicalName(dataset, among: DatasetCatalog.names)), "dataset", "one of \(DatasetCatalog.names.joined(separator: ", "))", "'\(dataset)'")
+        if partition == .dirichlet { try require(alpha > 0 && alpha.isFinite, "alpha", "> 0", alpha) }
+        try require(classesPerClient >= 1, "classes_per_client", "≥ 1", classesPerClient)
+        try require(clients >= 1, "clients", "≥ 1", clients)
+        try require(trainPerClient >= 1, "train_num", "≥ 1", trainPerClient)
+        try require(testPerClient >= 0, "test_num", "≥ 0", testPerClient)
+        try require(normalizeMean.allSatisfy(\.isFinite), "normalize_mean", "finite numbers", normalizeMean)
+        try require(normalizeMean.count == normalizeStd.count, "normalize_std",
+                    "one value per normalize_mean value (\(normalizeMean.count))", normalizeStd.count)
+        try require(normalizeStd.allSatisfy { $0 > 0 && $0.isFinite }, "normalize_std", "positive numbers", normalizeStd)
+        try require(rotationDegrees >= 0 && rotationDegrees.isFinite, "rotation", "≥ 0 (degrees)", rotationDegrees)
+        try require(cropPadding >= 0, "crop_padding", "≥ 0", cropPadding)
+        if (try? Shape.parse(syntheticShape)) == nil {
+            throw UserError("config: 'synthetic_shape' must be CxHxW with positive integers (e.g. 3x32x32), found '\(syntheticShape)'")
+        }
+        try require(syntheticClasses >= 2, "synthetic_classes", "≥ 2", syntheticClasses)
+        try require(syntheticTrain >= 1, "synthetic_train", "≥ 1", syntheticTrain)
+        try require(syntheticTest >= 0, "synthetic_test", "≥ 0", syntheticTest)
+        // Model and local training
+        try require(Model.architectureNames.contains(Self.canonicalName(model, among: Model.architectureNames)), "model", "one of \(Model.architectureNames.joined(separator: ", "))", "'\(model)'")
+        try require(rounds >= 1, "rounds", "≥ 1", rounds)
+        try require(localEpochs >= 1, "local_epochs", "≥ 1", localEpochs)
+        try require(batchSize >= 1, "batch_size", "≥ 1", batchSize)
+        try require(learningRate > 0 && learningRate.isFinite, "lr", "> 0", learningRate)
+        try require(momentum >= 0 && momentum < 1, "momentum", "in [0, 1)", momentum)
+        try require(weightDecay >= 0 && weightDecay.isFinite, "weight_decay", "≥ 0", weightDecay)
+        try require(participation > 0 && participation <= 1, "participation", "in (0, 1]", participation)
+        // Method
+        try require(updateDensity > 0 && updateDensity <= 1, "update_d", "in (0, 1]", updateDensity)
+        try require(updateFrequency >= 1, "update_freq", "≥ 1", updateFrequency)
+        if let horizon { try require(horizon >= 1, "horizon", "≥ 1 (or null for rounds)", horizon) }
+        // Evaluation and run
+        try require(evalEvery >= 1, "eval_every", "≥ 1", evalEvery)
+        try require(referenceRound >= 0, "reference_round", "≥ 0", referenceRound)
+        try require(workers >= 0, "workers", "≥ 0 (0 = one per core)", workers)
+        try require(checkpointEvery >= 0, "checkpoint_every", "≥ 0 (0 = only at the end)", checkpointEvery)
+    }
+
+    private func require(_ condition: Bool, _ key: String, _ expected: String, _ found: Any) throws {
+        if !condition { throw UserError("config: '\(key)' must be \(expected), found \(found)") }
+    }
+}
