@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libjpeg62-turbo-dev dataset-fashion-mnist
 LIPS := .build/release/lips
 
-.PHONY: setup build run test golden loc clean
+.PHONY: setup build run test bench golden loc clean
 
 ## setup: install the system packages (OpenBLAS, LAPACKE, zlib, libjpeg-turbo, Fashion-MNIST)
 setup:
@@ -30,6 +30,11 @@ run: build
 ## test: every test, debug build (bounds-checked buffers catch kernel index bugs)
 test:
 	$(SWIFT) test
+
+## bench: the package-benchmark suite in Benchmarks/ (its own package, so `make test` never builds
+## it): kernels, ResNet-8 layers, local training (mallocs), FedAvg, LIPS masks, evaluation, rounds
+bench:
+	cd Benchmarks && $(SWIFT) package benchmark --no-progress $(BENCH_ARGS)
 
 ## golden: only the PyTorch reference cases (LIPS_GOLDEN_DIR selects another folder)
 golden:

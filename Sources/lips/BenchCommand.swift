@@ -52,12 +52,14 @@ struct BenchRound: ParsableCommand {
             let trainMultiplyAdds = Double(simulation.model.trainingMultiplyAddsPerSample)
             let samples = Double(clients * localEpochs * trainNum)
             print("model \(model), \(clients) clients x \(localEpochs) epochs x \(trainNum) samples, eval \(testNum)/client, \(simulation.pool.workers) workers")
+            let peak = GEMMPeak.measure(workers: simulation.pool.workers, seconds: 2)
+            setBLASThreads(simulation.pool.blasThreadsPerWorker)
+            print(String(format: "SGEMM peak on ResNet-8's im2col shapes, %d workers: %.1f GFLOP/s", simulation.pool.workers, peak))
             for _ in 0..<rounds {
                 let (row, _) = simulation.runRound()
                 let gflops = 2 * trainMultiplyAdds * samples / row.secondsTraining / 1e9
-                print(String(format: "round %d: %.2f s (training %.2f s, %.1f GFLOP/s; evaluation %.2f s), accuracy %.3f",
-                             row.round, row.seconds, row.secondsTraining, gflops, row.secondsEvaluation,
-                             row.personalizedAccuracy ?? .nan))
+                print(String(format: "round %d: %.2f s (training %.2f s, %.1f GFLOP/s = %.0f%% of SGEMM peak; evaluation %.2f s)",
+                             row.round, row.seconds, row.secondsTraining, gflops, 100 * gflops / peak, row.secondsEvaluation))
             }
         }
     }

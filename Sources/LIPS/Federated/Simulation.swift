@@ -28,8 +28,7 @@ public final class Simulation {
     let slots: [WorkerSlot]
     let store: ClientStore
     let previousGlobal: Arena
-    let sumParameters: Arena
-    let sumStatistics: Arena
+    let sum: FedAvgSum
     /// Mean gradient of the round's clients, laid out like a ClientStore slab (diversity metric).
     let meanGradient: SharedBuffer<Float>
     /// Distinct test samples over all clients (all of them with `global_test`), evaluated once
@@ -80,8 +79,7 @@ public final class Simulation {
         globalStatistics = model.makeStatistics()
         model.initialize(parameters: global, statistics: globalStatistics, seed: config.seed)
         previousGlobal = Arena(copying: global)
-        sumParameters = model.makeParameters()
-        sumStatistics = model.makeStatistics()
+        sum = FedAvgSum(model: model)
         meanGradient = SharedBuffer(repeating: 0, count: store.trackedCount)
         receivedNonzeros = SharedBuffer(repeating: 0, count: config.clients * store.maskableTracked.count)
 
@@ -128,8 +126,8 @@ public final class Simulation {
         let trained = DispatchTime.now()
 
         previousGlobal.copy(from: global)
-        global.copy(from: sumParameters)
-        globalStatistics.copy(from: sumStatistics)
+        global.copy(from: sum.parameters)
+        globalStatistics.copy(from: sum.statistics)
         if round == config.referenceRound { reference = Arena(copying: global) }
 
         let density = schedule?.density(afterRound: round)
@@ -162,17 +160,16 @@ public final class Simulation {
 
     // MARK: Training and FedAvg
 
-    /// Trains the selected clients in parallel and folds their models into `sumParameters` and
-    /// `sumStatistics` (sample-weighted, in client-index order). Returns the round's train loss and
+    /// Trains the selected clients in parallel and folds their models into `sum` (sample-weighted,
+    /// in client-index order). Returns the round's train loss and
     /// accuracy, sample-weighted over clients.
     private func train(_ selected: [Int], round: Int) -> (loss: Double, accuracy: Double) {
-        sumParameters.fill(0)
-        sumStatistics.fill(0)
+        sum.reset()
         let (slots, store, partition, data, assembler) = (slots, store, partition, data, trainAssembler)
         let totalSamples = selected.reduce(0) { $0 + partition.train[$1].count }
         let fold = TrainingFold()
         let turn = OrderedTurn()
-        let (global, globalStatistics, sumParameters, sumStatistics) = (global, globalStatistics, sumParameters, sumStatistics)
+        let (global, globalStatistics, sum) = (global, globalStatistics, sum)
         let seed = config.seed
         pool.forEach(selected.count) { position, worker in
             let client = selected[position]
@@ -186,8 +183,7 @@ public final class Simulation {
             store.storeLocal(client, parameters: slot.parameters, statistics: slot.statistics)
             turn.run(position) {
                 let weight = Float(Double(partition.train[client].count) / Double(totalSamples))
-                axpy(weight, slot.parameters.base, sumParameters.base, count: sumParameters.count)
-                axpy(weight, slot.statistics.base, sumStatistics.base, count: sumStatistics.count)
+                sum.add(weight: weight, parameters: slot.parameters, statistics: slot.statistics)
                 fold.add(result)
             }
         }
@@ -198,8 +194,9 @@ public final class Simulation {
 
     /// Cuts every client's mask at `density` from its stored gradient and the new global weights;
     /// a client that has never trained keeps the dense model (except with the |w| criterion,
-    /// which needs no gradient).
-    private func cutMasks(density: Double) {
+    /// which needs no gradient). `runRound` calls it after a masking round's aggregation; it is
+    /// public for benchmarks.
+    public func cutMasks(density: Double) {
         let (slots, store, global, nonzeros) = (slots, store, global, receivedNonzeros)
         let byWeightOnly = config.criterion == .weight
         let maskables = store.maskableTracked.count
@@ -290,7 +287,8 @@ public final class Simulation {
 
     /// Personalised accuracy (each client's received model on its own test set), the dense global
     /// model's mean local accuracy and, with `global_test`, its accuracy on the whole test set.
-    private func evaluate() -> (personalized: Double?, dense: Double?, global: Double?) {
+    /// `runRound` calls it on evaluation rounds; it is public for benchmarks.
+    public func evaluate() -> (personalized: Double?, dense: Double?, global: Double?) {
         guard !distinctTest.isEmpty else { return (nil, nil, nil) }
         // The dense global model scores each distinct test sample once; clients look theirs up.
         let correct = SharedBuffer<UInt8>(repeating: 0, count: distinctTest.count)

@@ -117,7 +117,7 @@ public final class Model: Sendable {
     // MARK: - Forward and backward
 
     /// The IO of layer `index` in `workspace` for `batchSize` samples.
-    private func io(_ index: Int, _ workspace: Workspace, parameters: Arena, gradients: Arena?, statistics: Arena,
+    func io(_ index: Int, _ workspace: Workspace, parameters: Arena, gradients: Arena?, statistics: Arena,
                     batchSize: Int, training: Bool) -> LayerIO {
         let base = workspace.arena.base
         return LayerIO(

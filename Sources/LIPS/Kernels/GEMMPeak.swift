@@ -1,0 +1,64 @@
+import Dispatch
+import Foundation
+
+/// The SGEMM rate this machine reaches on a model's own shapes, measured in-process so that
+/// `lips bench round` can quote training speed as a fraction of it ("the figure users quote").
+public enum GEMMPeak {
+    /// ResNet-8's forward convolutions at batch 100 as im2col GEMMs, M×N×K = Cout × N·Ho·Wo × Cin·k·k.
+    public static let resnet8Shapes: [(m: Int, n: Int, k: Int)] = [
+        (64, 25_600, 147), (64, 6_400, 576), (128, 1_600, 576), (128, 1_600, 1_152),
+        (256, 400, 1_152), (256, 400, 2_304),
+    ]
+
+    /// One row-major SGEMM `c = a · b` of `shape` (for benchmarks; `a` m×k, `b` k×n, `c` m×n).
+    public static func multiply(_ shape: (m: Int, n: Int, k: Int), a: [Float], b: [Float], c: inout [Float]) {
+        precondition(a.count >= shape.m * shape.k && b.count >= shape.k * shape.n && c.count >= shape.m * shape.n,
+                     "GEMMPeak.multiply: arrays smaller than \(shape)")
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    gemm(.noTranspose, .noTranspose, m: shape.m, n: shape.n, k: shape.k, a: a.baseAddress!, lda: shape.k,
+                         b: b.baseAddress!, ldb: shape.n, beta: 0, c: c.baseAddress!, ldc: shape.n)
+                }
+            }
+        }
+    }
+
+    /// GFLOP/s of `workers` threads each running single-threaded SGEMMs over `shapes` for about
+    /// `seconds` (one BLAS thread per worker when workers > 1, all cores for one worker — the same
+    /// arrangement the scheduler uses).
+    public static func measure(workers: Int, seconds: Double = 1, shapes: [(m: Int, n: Int, k: Int)] = resnet8Shapes) -> Double {
+        setBLASThreads(workers == 1 ? ProcessInfo.processInfo.activeProcessorCount : 1)
+        let largest = shapes.reduce(0) { max($0, $1.m * $1.k, $1.k * $1.n, $1.m * $1.n) }
+        let flops = SharedCounter()
+        let start = DispatchTime.now()
+        DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
+            let a = UnsafeMutablePointer<Float>.allocate(capacity: largest)
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: largest)
+            let c = UnsafeMutablePointer<Float>.allocate(capacity: largest)
+            defer { a.deallocate(); b.deallocate(); c.deallocate() }
+            a.initialize(repeating: 0.5, count: largest)
+            b.initialize(repeating: 0.25, count: largest)
+            c.initialize(repeating: 0, count: largest)
+            var done = 0.0
+            while Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 < seconds {
+                for shape in shapes {
+                    gemm(.noTranspose, .noTranspose, m: shape.m, n: shape.n, k: shape.k, a: a, lda: shape.k,
+                         b: b, ldb: shape.n, beta: 0, c: c, ldc: shape.n)
+                    done += 2 * Double(shape.m * shape.n * shape.k)
+                }
+            }
+            flops.add(done)
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        return flops.value / elapsed / 1e9
+    }
+}
+
+/// A Double total that concurrent workers add to once each.
+private final class SharedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = 0.0
+    func add(_ amount: Double) { lock.lock(); total += amount; lock.unlock() }
+    var value: Double { lock.lock(); defer { lock.unlock() }; return total }
+}
