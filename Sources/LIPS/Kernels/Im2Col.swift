@@ -38,10 +38,18 @@ func im2col(
                             out.advanced(by: first).update(from: line + first + shift, count: last - first)
                             out.advanced(by: last).update(repeating: 0, count: wo - last)
                         } else {
-                            for ox in 0..<wo {
-                                let ix = ox * s - p + kx
-                                out[ox] = (ix >= 0 && ix < w) ? line[ix] : 0
+                            // Strided gather: zero margins, then a branch-free interior where
+                            // 0 ≤ ox·s − p + kx < w.
+                            let shift = kx - p
+                            let first = min(wo, max(0, (-shift + s - 1) / s))
+                            let last = max(first, min(wo, (w - shift + s - 1) / s))
+                            out.update(repeating: 0, count: first)
+                            var source = line + first * s + shift
+                            for ox in first..<last {
+                                out[ox] = source.pointee
+                                source += s
                             }
+                            out.advanced(by: last).update(repeating: 0, count: wo - last)
                         }
                     }
                 }
@@ -78,9 +86,13 @@ func col2imAdd(
                                 for ox in first..<last { line[ox + shift] += source[ox] }
                             }
                         } else {
-                            for ox in 0..<wo {
-                                let ix = ox * s - p + kx
-                                if ix >= 0 && ix < w { line[ix] += source[ox] }
+                            let shift = kx - p
+                            let first = min(wo, max(0, (-shift + s - 1) / s))
+                            let last = max(first, min(wo, (w - shift + s - 1) / s))
+                            var target = line + first * s + shift
+                            for ox in first..<last {
+                                target.pointee += source[ox]
+                                target += s
                             }
                         }
                     }
