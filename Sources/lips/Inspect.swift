@@ -18,14 +18,9 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try reportingUserErrors {
-            let shape = try parseShape(input)
+            let shape = try Shape.parse(input)
             let network = try Model.named(model, classes: classes, input: shape)
             print(InspectTable.render(network))
         }
     }
-}
-
-/// Parses "3x32x32" into a `Shape`.
-func parseShape(_ text: String) throws -> Shape {
-    try Shape.parse(text)
 }

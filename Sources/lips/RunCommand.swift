@@ -34,25 +34,19 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try reportingUserErrors {
             guard config == nil || preset == nil else { throw UserError("give --config or --preset, not both") }
-            var resolved: ExperimentConfig? = nil
-            if let preset { resolved = try Presets.config(named: preset) }
-            if let config { resolved = try ExperimentConfig.load(file: config) }
-            if resolved == nil && (!settings.isEmpty || workers != nil) && out == nil {
-                throw UserError("give --config FILE or --preset NAME (or --out DIR to resume a run)")
-            }
-            if resolved == nil, out == nil {
+            var resolved: ExperimentConfig? = try preset.map { try Presets.config(named: $0) }
+                ?? config.map { try ExperimentConfig.load(file: $0) }
+            guard resolved != nil || out != nil else {
                 throw UserError("nothing to run: give --config FILE, --preset NAME, or --out DIR of a run to resume")
             }
-            if !settings.isEmpty {
-                var base: ExperimentConfig
-                if let resolved { base = resolved } else { base = try Experiment(directory: out!, config: nil).config }
-                for setting in settings { try base.apply(setting: setting) }
-                resolved = base
+            // Overrides of a run being resumed start from the folder's own config.
+            if resolved == nil, !settings.isEmpty || workers != nil, let out {
+                resolved = try Experiment(directory: out, config: nil).config
             }
+            for setting in settings { try resolved?.apply(setting: setting) }
             if let workers {
                 guard workers >= 0 else { throw UserError("--workers must be ≥ 0, got \(workers)") }
-                if resolved == nil { resolved = try Experiment(directory: out!, config: nil).config }
-                resolved!.workers = workers
+                resolved?.workers = workers
             }
             try resolved?.validate()
             if showConfig {

@@ -88,22 +88,6 @@ enum YAMLText {
         guard let value else { return "null" }
         let safe = !value.isEmpty && value.allSatisfy { $0.isLetter || $0.isNumber || "-_./".contains($0) }
         if safe, let back = try? Yams.load(yaml: value) as? String, back == value { return value }
-        var quoted = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\\": quoted += "\\\\"
-            case "\"": quoted += "\\\""
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            case "\r": quoted += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    quoted += String(format: "\\x%02X", scalar.value)
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return quoted + "\""
+        return doubleQuoted(value)
     }
 }

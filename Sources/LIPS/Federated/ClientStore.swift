@@ -19,6 +19,8 @@ final class ClientStore: @unchecked Sendable {
     /// Indices into `tracked` of the maskable tensors and their first bit in a mask slab.
     let maskableTracked: [Int]
     let maskBitStart: [Int]
+    /// Maskable weights in all (bits per client's mask).
+    let maskableCount: Int
     let maskWordsPerClient: Int
     /// BN parameters and biases (every parameter tensor that is not a conv/linear weight).
     let localParameterEntries: [ParameterEntry]
@@ -57,6 +59,7 @@ final class ClientStore: @unchecked Sendable {
         trackedCount = start
         maskableTracked = maskable
         maskBitStart = bitStarts
+        maskableCount = bit
         maskWordsPerClient = (bit + 63) / 64
         localParameterEntries = entries.filter { $0.kind != .convWeight && $0.kind != .linearWeight }
         statisticsCount = model.statisticsLayout.count

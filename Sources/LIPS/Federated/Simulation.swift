@@ -139,7 +139,7 @@ public final class Simulation {
         if evaluates(round: round) { accuracies = evaluate() }
         let finished = DispatchTime.now()
 
-        let maskableCount = store.maskableTracked.reduce(0) { $0 + store.tracked[$1].count }
+        let maskableCount = store.maskableCount
         let nonzeros = receivedNonzeros.array.reduce(0, +)
         let metrics = RoundMetrics(
             round: round, method: config.method.rawValue, density: density ?? 1,

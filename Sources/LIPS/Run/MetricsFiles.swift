@@ -125,7 +125,7 @@ public enum MetricsFiles {
             case .double(let value):
                 guard let value, value.isFinite else { return "null" }
                 return value.description
-            case .text(let value): return MetricsFiles.jsonString(value)
+            case .text(let value): return doubleQuoted(value)
             }
         }
 
@@ -167,25 +167,6 @@ public enum MetricsFiles {
             text += "\n"
         }
         return text
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// A CSV field, quoted (RFC 4180) only when it holds a comma, quote or line break.
