@@ -69,9 +69,17 @@ struct BatchNorm2d: Layer {
             let dy = io.dOutput + c * m
             let mean = io.cache[c]
             let inverseStd = io.cache[channels + c]
-            // Σ dy and Σ dy·x̂ with x̂ = (x − mean)·inverseStd.
-            var sumDy = 0.0, sumDyXhat = 0.0
-            for i in 0..<m {
+            // Σ dy and Σ dy·x̂ with x̂ = (x − mean)·inverseStd, in eight Double lanes (see Reductions).
+            let means = FloatVector(repeating: mean), inverseStds = FloatVector(repeating: inverseStd)
+            var dyLanes = DoubleVector(), dyXhatLanes = DoubleVector()
+            let whole = vectorPrefix(m)
+            for i in stride(from: 0, to: whole, by: FloatVector.scalarCount) {
+                let d = DoubleVector(loadVector(dy + i))
+                dyLanes += d
+                dyXhatLanes += d * DoubleVector((loadVector(x + i) - means) * inverseStds)
+            }
+            var sumDy = inOrder(dyLanes), sumDyXhat = inOrder(dyXhatLanes)
+            for i in whole..<m {
                 let d = Double(dy[i])
                 sumDy += d
                 sumDyXhat += d * Double((x[i] - mean) * inverseStd)
@@ -85,7 +93,13 @@ struct BatchNorm2d: Layer {
             let factor = gamma * inverseStd
             let meanDy = Float(sumDy / Double(m))
             let meanDyXhat = Float(sumDyXhat / Double(m))
-            for i in 0..<m {
+            let factors = FloatVector(repeating: factor), meanDys = FloatVector(repeating: meanDy)
+            let meanDyXhats = FloatVector(repeating: meanDyXhat)
+            for i in stride(from: 0, to: whole, by: FloatVector.scalarCount) {
+                let xhat = (loadVector(x + i) - means) * inverseStds
+                storeVector(factors * (loadVector(dy + i) - meanDys - xhat * meanDyXhats), dx + i)
+            }
+            for i in whole..<m {
                 let xhat = (x[i] - mean) * inverseStd
                 dx[i] = factor * (dy[i] - meanDy - xhat * meanDyXhat)
             }

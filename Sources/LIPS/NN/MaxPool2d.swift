@@ -40,10 +40,13 @@ struct MaxPool2d: Layer {
                     let x0 = max(0, ox * stride - padding), x1 = min(w, ox * stride - padding + kernel)
                     var best = -Float.infinity
                     var bestIndex = y0 * w + x0
+                    // Selects, not branches: which element wins is data-dependent and unpredictable.
                     for iy in y0..<y1 {
-                        for ix in x0..<x1 where x[iy * w + ix] > best || x[iy * w + ix].isNaN {
-                            best = x[iy * w + ix]
-                            bestIndex = iy * w + ix
+                        for i in (iy * w + x0)..<(iy * w + x1) {
+                            let value = x[i]
+                            let wins = value > best || value != value
+                            best = wins ? value : best
+                            bestIndex = wins ? i : bestIndex
                         }
                     }
                     y[oy * wo + ox] = best
