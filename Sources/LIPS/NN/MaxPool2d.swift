@@ -25,9 +25,67 @@ struct MaxPool2d: Layer {
 
     /// One index per output value, stored as the bit pattern of a UInt32 in the float cache.
     func cacheCount(batchSize: Int) -> Int { outputShape.count * batchSize }
-    func scratchCount(batchSize: Int) -> Int { 0 }
+    func scratchCount(batchSize: Int) -> Int { stride == 2 ? paddedPlaneWidth * (inputShape.height + 2 * padding) : 0 }
 
     func forward(_ io: LayerIO) {
+        if stride == 2 {
+            forwardStride2(io)
+        } else {
+            forwardReference(io)
+        }
+    }
+
+    /// Row width of the −∞-bordered plane copy: room for the borders, and for every 16-float load
+    /// of `forwardStride2` (the last chunk's may reach 16·chunks + kernel − 2).
+    private var paddedPlaneWidth: Int {
+        let chunks = (outputShape.width + FloatVector.scalarCount - 1) / FloatVector.scalarCount
+        return max(inputShape.width + 2 * padding, 2 * FloatVector.scalarCount * chunks + kernel)
+    }
+
+    /// Every pooling layer of the models has stride 2: eight outputs of a row at a time, branch-free.
+    /// Each plane is copied into scratch with −∞ borders (padding never wins, as in PyTorch), and
+    /// the even half of 16 consecutive floats holds the window element of eight adjacent outputs.
+    /// Per lane the update is the reference's, in the same window order, so results are identical.
+    private func forwardStride2(_ io: LayerIO) {
+        let h = inputShape.height, w = inputShape.width
+        let ho = outputShape.height, wo = outputShape.width
+        let pw = paddedPlaneWidth
+        let padded = io.scratch
+        fill(padded, -.infinity, count: pw * (h + 2 * padding))
+        let laneOffsets = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+        for plane in 0..<(inputShape.channels * io.batchSize) {
+            let x = io.input + plane * h * w
+            let y = io.output + plane * ho * wo
+            let argmax = io.cache + plane * ho * wo
+            for row in 0..<h { copy(x + row * w, to: padded + (row + padding) * pw + padding, count: w) }
+            for oy in 0..<ho {
+                let firstRow = max(0, 2 * oy - padding)
+                for ox0 in Swift.stride(from: 0, to: wo, by: FloatVector.scalarCount) {
+                    let columns = (laneOffsets &+ Int32(ox0)) &* 2   // 2·ox: window start before padding
+                    var best = FloatVector(repeating: -.infinity)
+                    var bestIndex = Int32(firstRow * w) &+ (columns &- Int32(padding)).replacing(with: 0, where: columns .< Int32(padding))
+                    for ky in 0..<kernel {
+                        let source = padded + (2 * oy + ky) * pw + 2 * ox0
+                        let rowIndex = Int32((2 * oy + ky - padding) * w - padding)
+                        for kx in 0..<kernel {
+                            let value = UnsafeRawPointer(source + kx).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+                            let wins = (value .> best) .| (value .!= value)
+                            best.replace(with: value, where: wins)
+                            bestIndex.replace(with: rowIndex &+ Int32(kx) &+ columns, where: wins)
+                        }
+                    }
+                    let lanes = min(FloatVector.scalarCount, wo - ox0)
+                    for lane in 0..<lanes {
+                        y[oy * wo + ox0 + lane] = best[lane]
+                        argmax[oy * wo + ox0 + lane] = Float(bitPattern: UInt32(bitPattern: bestIndex[lane]))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Any stride, one output at a time; also the reference the stride-2 path is tested against.
+    func forwardReference(_ io: LayerIO) {
         let h = inputShape.height, w = inputShape.width
         let ho = outputShape.height, wo = outputShape.width
         for plane in 0..<(inputShape.channels * io.batchSize) {
