@@ -15,7 +15,7 @@ public struct WorkerPool: Sendable {
     }
 
     /// Cores this process may use.
-    public static var coreCount: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    public static var coreCount: Int { AvailableCores.count }
 
     /// BLAS threads per worker: with one worker BLAS gets every core, with more each worker's GEMMs
     /// run single-threaded (one level of parallelism at a time).
