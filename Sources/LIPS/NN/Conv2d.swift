@@ -49,14 +49,23 @@ struct Conv2d: Layer {
 
     func scratchCount(batchSize: Int) -> Int {
         if isWinograd { return winograd(batchSize: batchSize).scratchCount }
-        return isPointwise ? 0 : colRows * batchSize * outputShape.spatial
+        return isPointwise ? 0 : colRows * batchSize * outputShape.spatial + planeCount
+    }
+
+    /// im2col's phase planes, after the col matrix in scratch.
+    private var planeCount: Int {
+        im2colPlaneCount(height: inputShape.height, width: inputShape.width, kernel: kernel, stride: stride, padding: padding)
+    }
+
+    private func plane(_ io: LayerIO) -> UnsafeMutablePointer<Float> {
+        io.scratch + colRows * io.batchSize * outputShape.spatial
     }
 
     /// The col matrix of `input`: the input itself when pointwise, else im2col into scratch.
     private func columns(_ io: LayerIO) -> UnsafePointer<Float> {
         if isPointwise { return UnsafePointer(io.input) }
         im2col(io.input, channels: inputShape.channels, batch: io.batchSize, height: inputShape.height, width: inputShape.width,
-               kernel: kernel, stride: stride, padding: padding, into: io.scratch)
+               kernel: kernel, stride: stride, padding: padding, plane: plane(io), into: io.scratch)
         return UnsafePointer(io.scratch)
     }
 

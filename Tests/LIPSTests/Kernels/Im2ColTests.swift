@@ -32,6 +32,9 @@ import Testing
         Geometry(channels: 1, batch: 2, height: 6, width: 7, kernel: 5, stride: 1, padding: 2),
         // Input smaller than the kernel, saved by the padding.
         Geometry(channels: 2, batch: 2, height: 3, width: 5, kernel: 7, stride: 2, padding: 3),
+        // Stride 2 that does not divide W + 2p − K: the padded row is wider than the windows reach.
+        Geometry(channels: 2, batch: 2, height: 9, width: 9, kernel: 2, stride: 2, padding: 0),
+        Geometry(channels: 1, batch: 1, height: 4, width: 11, kernel: 1, stride: 3, padding: 0),
         // Stride 3 that does not divide the size.
         Geometry(channels: 2, batch: 1, height: 10, width: 8, kernel: 3, stride: 3, padding: 1),
     ]
@@ -60,13 +63,25 @@ import Testing
         return col
     }
 
+    /// Phase-plane scratch of exactly the size asked for, NaN-filled (im2col must not read what it did not
+    /// write), followed by a guard band that must survive.
+    static func withPlane(_ g: Geometry, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+        let count = im2colPlaneCount(height: g.height, width: g.width, kernel: g.kernel, stride: g.stride, padding: g.padding)
+        var scratch = [Float](repeating: .nan, count: count + 32)
+        for i in count..<scratch.count { scratch[i] = 7.5 }
+        scratch.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+        #expect(scratch[count...].allSatisfy { $0 == 7.5 }, "\(g): wrote past the phase planes")
+    }
+
     static func runIm2col(_ x: [Float], _ g: Geometry) -> [Float] {
         // NaN-filled: every entry must be written, zeros included.
         var col = [Float](repeating: .nan, count: g.colCount)
         x.withUnsafeBufferPointer { x in
             col.withUnsafeMutableBufferPointer { col in
-                im2col(x.baseAddress!, channels: g.channels, batch: g.batch, height: g.height, width: g.width,
-                       kernel: g.kernel, stride: g.stride, padding: g.padding, into: col.baseAddress!)
+                withPlane(g) { plane in
+                    im2col(x.baseAddress!, channels: g.channels, batch: g.batch, height: g.height, width: g.width,
+                           kernel: g.kernel, stride: g.stride, padding: g.padding, plane: plane, into: col.baseAddress!)
+                }
             }
         }
         return col

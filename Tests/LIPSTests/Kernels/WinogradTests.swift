@@ -79,8 +79,9 @@ import Testing
             var col = [Float](repeating: 0, count: rows * columns)
             x.withUnsafeBufferPointer { xp in
                 col.withUnsafeMutableBufferPointer { cp in
+                    var plane = [Float](repeating: 0, count: im2colPlaneCount(height: c.height, width: c.width, kernel: 3, stride: 1, padding: 1))
                     im2col(xp.baseAddress!, channels: c.inputChannels, batch: c.batch, height: c.height, width: c.width,
-                           kernel: 3, stride: 1, padding: 1, into: cp.baseAddress!)
+                           kernel: 3, stride: 1, padding: 1, plane: &plane, into: cp.baseAddress!)
                 }
             }
             y = [Float](repeating: 0, count: c.outputChannels * columns)
