@@ -27,10 +27,10 @@ struct HeatMap {
         let longest = panels.flatMap(\.rows).map(\.count).max() ?? 4
         let left = 20 + 6.6 * Double(longest), top = 48.0
         let columns = panels.map(\.columns.count).max() ?? 1
-        let cellWidth = max(3, min(28, 600 / Double(max(1, columns)))), cellHeight = 16.0
+        let cellWidth = max(3, min(44, 600 / Double(max(1, columns)))), cellHeight = 16.0
         let mapWidth = cellWidth * Double(columns)
         let panelHeights = panels.map { 30 + cellHeight * Double($0.rows.count) + 34 }
-        let width = max(left + mapWidth + 130, 40 + 9.8 * Double(title.count)), height = top + panelHeights.reduce(0, +) + 10
+        let width = max(left + mapWidth + 170, 40 + 9.8 * Double(title.count)), height = top + panelHeights.reduce(0, +) + 10
         var doc = SVGDocument(width: width, height: max(height, 300), title: title)
         doc.text(20, 28, title, size: 16, weight: "bold")
 

@@ -38,7 +38,7 @@ public struct RunCollection: Sendable {
     public let varied: [String]
     /// Runs with metrics, in sweep order (then the order given).
     public let runs: [RunRecord]
-    /// What was left out and why ("…: not started"), for the user.
+    /// What was left out and why ("…: not started"), and runs counted before their last round, for the user.
     public let notes: [String]
 
     /// Keys that split runs into groups: `varied` without `seed`.
@@ -82,7 +82,11 @@ public struct RunCollection: Sendable {
             let config = try ExperimentConfig.load(file: (folder as NSString).appendingPathComponent(Experiment.configFile))
             let metrics = try MetricsFiles.read(from: folder)
             guard !metrics.rounds.isEmpty else { notes.append("\(folder): no rounds yet"); return }
-            runs.append(RunRecord(name: name, directory: folder, config: config, rounds: metrics.rounds, layers: metrics.layers))
+            let record = RunRecord(name: name, directory: folder, config: config, rounds: metrics.rounds, layers: metrics.layers)
+            if !record.isFinished {
+                notes.append("\(folder): unfinished (\(Set(record.rounds.map(\.round)).count) of \(config.rounds) rounds), counted as it stands")
+            }
+            runs.append(record)
         }
         for path in paths {
             var isFolder: ObjCBool = false

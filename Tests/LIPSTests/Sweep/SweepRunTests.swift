@@ -147,6 +147,12 @@ import FoundationXML
             .run(report: { lines.append($0) }, shouldStop: { lines.all.contains { $0.hasPrefix("round 1/") } })
         #expect(stopped.interrupted == ["method=fedavg,seed=2"] && stopped.notStarted == ["method=lips,seed=2"])
         #expect(!FileManager.default.fileExists(atPath: folder.file("method=lips,seed=2")))
+        // The report counts the stopped run as it stands, and says so.
+        let partial = try RunCollection.load([folder.path])
+        #expect(partial.runs.map(\.name) == ["method=fedavg,seed=2"])
+        #expect(partial.notes == [folder.file("method=fedavg,seed=2") + ": unfinished (1 of 2 rounds), counted as it stands",
+                                  folder.file("method=lips,seed=2") + ": not started"])
+        #expect(SweepReport(partial).markdown().contains("| fedavg | 1 | 2 | 1/2 | "))
         let runner = try SweepRunner(plan: plan, directory: folder.path, workers: 1)
         #expect(try runner.state(of: plan.runs[0]) == .partial(rounds: 1))
         let resumed = try runner.run(shouldStop: { false })
