@@ -39,7 +39,6 @@ struct SweepCommand: ParsableCommand {
             let chosen = try shard.map { try SweepShard(parsing: $0) }
                 ?? SweepShard.fromSlurm(environment: ProcessInfo.processInfo.environment) ?? .whole
             let directory = out ?? "runs/" + ((config as NSString).lastPathComponent as NSString).deletingPathExtension
-            if let workers, workers < 0 { throw UserError("--workers must be ≥ 0, got \(workers)") }
             let runner = try SweepRunner(plan: plan, directory: directory, shard: chosen, workers: workers ?? 0,
                                          parallelRuns: parallelRuns)
             if list {

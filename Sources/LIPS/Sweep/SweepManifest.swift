@@ -5,19 +5,23 @@ import Yams
 /// folders in sweep order. `lips sweep` writes it (atomically, the same text from every shard);
 /// `lips report` and `lips plot` read it to know which keys vary and in what order.
 public struct SweepManifest: Sendable, Equatable {
+    /// The manifest's file name inside a sweep folder.
     public static let file = "sweep.yaml"
 
+    /// The sweep file it was expanded from, as given.
     public let source: String
     public let varied: [String]
     /// Run folder names, relative to the sweep folder.
     public let runs: [String]
 
+    /// A manifest with these fields (tests, tools).
     public init(source: String, varied: [String], runs: [String]) {
         self.source = source
         self.varied = varied
         self.runs = runs
     }
 
+    /// The manifest of an expanded sweep.
     public init(plan: SweepPlan) {
         self.init(source: plan.source, varied: plan.varied, runs: plan.runs.map(\.name))
     }
@@ -32,6 +36,7 @@ public struct SweepManifest: Sendable, Equatable {
         return text
     }
 
+    /// `directory/sweep.yaml`.
     public static func path(in directory: String) -> String {
         (directory as NSString).appendingPathComponent(file)
     }
