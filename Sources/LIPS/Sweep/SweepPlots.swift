@@ -1,0 +1,76 @@
+import Foundation
+
+/// The pictures of a set of runs, as standalone SVG files (drawn here by hand: `SVGDocument`):
+///
+/// - `accuracy.svg`: personalised accuracy per round, one series per group (method, and any
+///   other varied key but the seed): the mean over seeds, and a band from the lowest to the
+///   highest seed;
+/// - `inertia.svg`: a layer × round heat map of the relative update ‖W_{r+1} − W_r‖/‖W_r‖ (mean
+///   over seeds), one panel per group: the paper's layer-wise inertia picture;
+/// - `density.svg`: the density clients actually received per round, as `accuracy.svg`.
+public enum SweepPlots {
+    public static let accuracyFile = "accuracy.svg"
+    public static let inertiaFile = "inertia.svg"
+    public static let densityFile = "density.svg"
+
+    public static func accuracy(_ collection: RunCollection) -> String {
+        LineChart(title: "Personalised accuracy per round", xLabel: "round",
+                  yLabel: "personalised accuracy (mean over clients)",
+                  series: series(collection) { $0.personalizedAccuracy }).svg()
+    }
+
+    public static func density(_ collection: RunCollection) -> String {
+        LineChart(title: "Received density per round", xLabel: "round",
+                  yLabel: "fraction of non-zeros received (maskable layers)",
+                  series: series(collection) { $0.receivedDensity }, yInclude: 0...1).svg()
+    }
+
+    public static func inertia(_ collection: RunCollection) -> String {
+        let panels = collection.groups().map { group -> HeatMap.Panel in
+            var layers: [String] = [], rounds = Set<Int>(), sums: [String: [Int: [Double]]] = [:]
+            for run in group.runs {
+                for row in run.layers {
+                    if !layers.contains(row.layer) { layers.append(row.layer) }
+                    rounds.insert(row.round)
+                    sums[row.layer, default: [:]][row.round, default: []].append(row.relativeUpdate)
+                }
+            }
+            let columns = rounds.sorted()
+            let values = layers.map { layer in
+                columns.map { round in sums[layer]?[round].flatMap { Spread($0)?.mean } }
+            }
+            return HeatMap.Panel(label: group.label, method: group.method, rows: layers, columns: columns, values: values)
+        }
+        return HeatMap(title: "Relative update per layer and round (mean over seeds)",
+                       valueLabel: "‖W(r+1) − W(r)‖ / ‖W(r)‖", panels: panels).svg()
+    }
+
+    /// Writes the three files into `directory` atomically; returns their paths.
+    @discardableResult
+    public static func write(_ collection: RunCollection, to directory: String) throws -> [String] {
+        let files = [(accuracyFile, accuracy(collection)), (inertiaFile, inertia(collection)), (densityFile, density(collection))]
+        return try files.map { name, text in
+            let path = (directory as NSString).appendingPathComponent(name)
+            try AtomicFile.write(text, to: path)
+            return path
+        }
+    }
+
+    /// One series per group: per round, the mean, min and max of `metric` over the group's runs.
+    static func series(_ collection: RunCollection, _ metric: (RoundMetrics) -> Double?) -> [LineChart.Series] {
+        collection.groups().map { group in
+            var byRound: [Int: [Double]] = [:]
+            for run in group.runs {
+                for row in run.rounds {
+                    if let value = metric(row), value.isFinite { byRound[row.round, default: []].append(value) }
+                }
+            }
+            let points = byRound.keys.sorted().map { round -> LineChart.Point in
+                let values = byRound[round] ?? []
+                return LineChart.Point(x: Double(round), mean: Spread(values)?.mean ?? .nan,
+                                       low: values.min() ?? .nan, high: values.max() ?? .nan)
+            }
+            return LineChart.Series(label: group.label, method: group.method, points: points)
+        }
+    }
+}

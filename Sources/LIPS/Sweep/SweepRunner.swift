@@ -1,0 +1,208 @@
+import Dispatch
+import Foundation
+
+/// Runs one shard of a sweep into a sweep folder, each run through `Experiment` in its own
+/// subfolder, so skipping, resuming and Ctrl-C behave as in `lips run`: a finished run (its
+/// metrics hold every round) is skipped without loading data, an interrupted one continues
+/// from its checkpoint, and a folder holding a different run is refused.
+///
+/// Cores: `workers` threads in all (0: one per core), shared by `parallelRuns` runs at once, each
+/// with max(1, workers / parallelRuns) workers. Results never depend on either (the engine's
+/// guarantee per run).
+public struct SweepRunner: Sendable {
+    public let plan: SweepPlan
+    public let directory: String
+    public let shard: SweepShard
+    /// Worker threads in all; 0 = one per core. With `parallelRuns` 1 and 0 here, each run uses
+    /// its config's `workers`.
+    public let workers: Int
+    public let parallelRuns: Int
+
+    /// What happened to each run of the shard.
+    public struct Summary: Sendable, Equatable {
+        /// Runs that reached their last round now (`resumed` also holds those that continued a checkpoint).
+        public var finished: [String] = []
+        public var resumed: [String] = []
+        /// Runs already finished before this call.
+        public var skipped: [String] = []
+        /// Runs stopped by Ctrl-C/SIGTERM (a checkpoint is saved); the sweep stops after them.
+        public var interrupted: [String] = []
+        /// Runs not started because the sweep was stopped.
+        public var notStarted: [String] = []
+    }
+
+    /// Throws a `UserError` for `parallelRuns` < 1 or `workers` < 0.
+    public init(plan: SweepPlan, directory: String, shard: SweepShard = .whole, workers: Int = 0, parallelRuns: Int = 1) throws {
+        guard parallelRuns >= 1 else { throw UserError("--parallel-runs must be ≥ 1, got \(parallelRuns)") }
+        guard workers >= 0 else { throw UserError("--workers must be ≥ 0, got \(workers)") }
+        self.plan = plan
+        self.directory = directory
+        self.shard = shard
+        self.workers = workers
+        self.parallelRuns = parallelRuns
+    }
+
+    /// The runs this shard owns, in sweep order.
+    public var shardRuns: [SweepPlan.Run] {
+        plan.runs.enumerated().filter { shard.contains($0.offset) }.map(\.element)
+    }
+
+    /// Workers each run gets, or nil to leave it to the run's config.
+    var workersPerRun: Int? {
+        if parallelRuns == 1 && workers == 0 { return nil }
+        return max(1, (workers > 0 ? workers : AvailableCores.count) / parallelRuns)
+    }
+
+    /// How far a run folder is: nothing yet, some rounds, or all of them.
+    public enum RunState: Equatable, Sendable {
+        case new
+        case partial(rounds: Int)
+        case finished
+    }
+
+    /// The state of `run`'s folder. Throws a `UserError` if the folder holds a different run.
+    public func state(of run: SweepPlan.Run) throws -> RunState {
+        let folder = path(of: run)
+        guard FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(Experiment.configFile)) else {
+            return .new
+        }
+        _ = try Experiment(directory: folder, config: run.config)  // refuses a different run
+        let metrics = (folder as NSString).appendingPathComponent(MetricsFiles.jsonLinesFile)
+        guard FileManager.default.fileExists(atPath: metrics) else { return .partial(rounds: 0) }
+        let rows = try MetricsFiles.prefixingErrors(metrics) { try MetricsFiles.readJSONLines(try MetricsFiles.text(metrics)) }
+        let done = Set(rows.map(\.round))
+        return done.isSuperset(of: 0..<run.config.rounds) ? .finished : .partial(rounds: done.count)
+    }
+
+    /// The folder of `run` inside the sweep folder.
+    public func path(of run: SweepPlan.Run) -> String {
+        (directory as NSString).appendingPathComponent(run.name)
+    }
+
+    /// Writes the manifest, then runs the shard's runs (`parallelRuns` at a time). `report`
+    /// receives progress lines (from any thread when runs are concurrent); after a stop no new
+    /// run starts. A `UserError` of a run is rethrown naming the run, once running runs end.
+    public func run(report: (@Sendable (String) -> Void)? = nil,
+                    shouldStop: @escaping @Sendable () -> Bool = { StopSignal.requested }) throws -> Summary {
+        try SweepManifest(plan: plan).write(to: directory)
+        let runs = shardRuns
+        let shared = SweepState(count: runs.count)
+        let prefixRounds = parallelRuns > 1
+        let perRun = workersPerRun
+        let lane: @Sendable (Int) -> Void = { _ in
+            // One data set kept per lane: consecutive runs on the same data (only method or
+            // schedule differ) load it once.
+            var cached: (key: String, data: DatasetPair)?
+            while !shouldStop(), let index = shared.next() {
+                let run = runs[index]
+                let outcome = Result { () throws -> RunResult in
+                    try self.runOne(run, workers: perRun, cached: &cached, report: report, prefixRounds: prefixRounds,
+                                    shouldStop: shouldStop)
+                }
+                shared.finish(index, outcome)
+                if case .success(.interrupted) = outcome { shared.stop() }
+                if case .failure = outcome { shared.stop() }
+            }
+        }
+        if parallelRuns == 1 || runs.count <= 1 {
+            lane(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: min(parallelRuns, runs.count), execute: lane)
+        }
+        return try shared.summary(names: runs.map(\.name))
+    }
+
+    enum RunResult: Sendable { case skipped, finished(resumed: Bool), interrupted }
+
+    private func runOne(_ run: SweepPlan.Run, workers: Int?, cached: inout (key: String, data: DatasetPair)?,
+                        report: (@Sendable (String) -> Void)?, prefixRounds: Bool,
+                        shouldStop: @escaping @Sendable () -> Bool) throws -> RunResult {
+        do {
+            if try state(of: run) == .finished {
+                report?("lips: \(path(of: run)): already finished (\(run.config.rounds) rounds), skipped")
+                return .skipped
+            }
+            var config = run.config
+            if let workers { config.workers = workers }
+            let experiment = try Experiment(directory: path(of: run), config: config)
+            let key = SweepRunner.dataKey(config)
+            let data: DatasetPair
+            if let cached, cached.key == key {
+                data = cached.data
+            } else {
+                cached = nil  // free the previous set before loading the next
+                data = try Experiment.loadData(config)
+                cached = (key, data)
+            }
+            let concurrent = parallelRuns > 1
+            let outcome = try experiment.run(data: data, workers: workers, report: { line in
+                // Simulation sets OpenBLAS's (process-wide) thread count for one run alone; with
+                // runs side by side every GEMM stays single-threaded instead (speed only).
+                if concurrent { setBLASThreads(1) }
+                report?(prefixRounds && line.hasPrefix("round ") ? "[\(run.name)] \(line)" : line)
+            }, shouldStop: shouldStop)
+            switch outcome {
+            case .finished(_, let resumedFrom): return .finished(resumed: resumedFrom > 0)
+            case .interrupted: return .interrupted
+            }
+        } catch let error as UserError {
+            throw UserError("run \(run.name): \(error.message)")
+        }
+    }
+
+    /// The config keys that decide which data `Experiment.loadData` returns.
+    static func dataKey(_ config: ExperimentConfig) -> String {
+        ["dataset", "data_dir", "seed", "synthetic_shape", "synthetic_classes", "synthetic_train", "synthetic_test"]
+            .map { config.value(forKey: $0) ?? "" }.joined(separator: "|")
+    }
+}
+
+/// The shared state of a sweep's lanes: the next run to start, each run's result, the stop flag.
+/// Every access holds the lock, so lanes on any threads may share it.
+private final class SweepState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nextIndex = 0
+    private var stopped = false
+    private var results: [Result<SweepRunner.RunResult, Error>?]
+
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopped, nextIndex < results.count else { return nil }
+        nextIndex += 1
+        return nextIndex - 1
+    }
+
+    func finish(_ index: Int, _ result: Result<SweepRunner.RunResult, Error>) {
+        lock.lock()
+        results[index] = result
+        lock.unlock()
+    }
+
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+    }
+
+    /// The summary in sweep order; rethrows the first failure in sweep order.
+    func summary(names: [String]) throws -> SweepRunner.Summary {
+        lock.lock()
+        defer { lock.unlock() }
+        var summary = SweepRunner.Summary()
+        for (name, result) in zip(names, results) {
+            switch result {
+            case nil: summary.notStarted.append(name)
+            case .failure(let error)?: throw error
+            case .success(.skipped)?: summary.skipped.append(name)
+            case .success(.interrupted)?: summary.interrupted.append(name)
+            case .success(.finished(let resumed))?:
+                summary.finished.append(name)
+                if resumed { summary.resumed.append(name) }
+            }
+        }
+        return summary
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import LIPS
+
+/// `lips sweep`: a grid of runs, each in its own folder, resumable and shardable over a job array.
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run a grid of experiments (base config × grid of values), one run folder each; skips finished runs, resumes interrupted ones.",
+        discussion: """
+        The sweep file has 'base:' (a run config: 'preset: NAME' and/or config keys) and 'grid:' (config key → \
+        list of values). Every combination is one run, in DIR/key=value,key=value (first grid key slowest). \
+        DIR/sweep.yaml lists them for `lips report` and `lips plot`.
+
+        --shard I/N (0-based) runs only the runs k with k mod N == I; inside a Slurm job array \
+        (--array=0-(N-1)) SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT give it when --shard is not given.
+
+        Examples:
+          lips sweep --config examples/sweeps/fmnist-fedavg-vs-lips.yaml --out runs/sweep
+          lips sweep --config sweep.yaml --out runs/sweep --shard 1/4
+          lips sweep --config sweep.yaml --out runs/sweep --workers 8 --parallel-runs 4
+          lips sweep --config sweep.yaml --list
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The sweep file (YAML: base + grid).", valueName: "file")) var config: String
+    @Option(name: .long, help: ArgumentHelp("Sweep folder (default: runs/<sweep file name>).", valueName: "dir")) var out: String?
+    @Option(help: ArgumentHelp("Run only slice I of N (0-based: 0/N … N-1/N).", valueName: "I/N")) var shard: String?
+    @Option(help: "Worker threads in all (0 or unset: one per core); same results for any value.") var workers: Int?
+    @Option(name: .customLong("parallel-runs"), help: "Runs at once, sharing the workers (each gets workers / parallel-runs).")
+    var parallelRuns = 1
+    @Flag(help: "List the runs (and which this shard owns) and exit.") var list = false
+    @Flag(help: "Print a progress line per round even when stderr is not a terminal.") var progress = false
+    @Flag(help: "Print no progress lines.") var quiet = false
+
+    func run() throws {
+        try reportingUserErrors {
+            let plan = try SweepPlan.load(file: config)
+            let chosen = try shard.map { try SweepShard(parsing: $0) }
+                ?? SweepShard.fromSlurm(environment: ProcessInfo.processInfo.environment) ?? .whole
+            let directory = out ?? "runs/" + ((config as NSString).lastPathComponent as NSString).deletingPathExtension
+            let runner = try SweepRunner(plan: plan, directory: directory, shard: chosen, workers: workers ?? 0,
+                                         parallelRuns: parallelRuns)
+            if list {
+                print("\(plan.runs.count) runs over \(plan.varied.isEmpty ? "no grid" : plan.varied.joined(separator: " × ")); shard \(chosen) owns \(runner.shardRuns.count):")
+                for (index, run) in plan.runs.enumerated() {
+                    print("\(chosen.contains(index) ? "*" : " ") \(index)  \((directory as NSString).appendingPathComponent(run.name))")
+                }
+                return
+            }
+            if (config as NSString).standardizingPath == (SweepManifest.path(in: directory) as NSString).standardizingPath {
+                throw UserError("\(config): the sweep file cannot be the sweep folder's own \(SweepManifest.file); move it or choose another --out")
+            }
+            let showProgress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
+            StopSignal.install()
+            let summary = try runner.run(report: { line in
+                let isRound = line.hasPrefix("round ") || (line.hasPrefix("[") && line.contains("] round "))
+                guard showProgress || (!isRound && !quiet) else { return }
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            })
+            var parts = ["\(summary.finished.count) finished"]
+            if !summary.resumed.isEmpty { parts.append("\(summary.resumed.count) of them resumed") }
+            parts.append("\(summary.skipped.count) skipped (already finished)")
+            if !summary.interrupted.isEmpty { parts.append("\(summary.interrupted.count) interrupted") }
+            if !summary.notStarted.isEmpty { parts.append("\(summary.notStarted.count) not started") }
+            print("\(directory): shard \(chosen), \(runner.shardRuns.count) of \(plan.runs.count) runs: " + parts.joined(separator: ", "))
+            guard summary.interrupted.isEmpty && summary.notStarted.isEmpty else {
+                print("rerun the same command to continue")
+                throw ExitCode(130)
+            }
+            print("next: lips report \(directory) && lips plot \(directory)")
+        }
+    }
+}
