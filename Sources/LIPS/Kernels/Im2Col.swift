@@ -70,22 +70,25 @@ struct PhasePlanes {
 }
 
 /// Unfolds every K×K window of the input into a column, zero where the window hangs over the padding.
-/// `plane` holds `im2colPlaneCount(…)` floats of scratch.
+/// Only the windows of `samples` (default: the whole batch of `n`), which then make up the columns:
+/// col is (C·K·K, samples.count·Ho·Wo). `plane` holds `im2colPlaneCount(…)` floats of scratch.
 func im2col(
     _ input: UnsafePointer<Float>, channels c: Int, batch n: Int, height h: Int, width w: Int,
-    kernel k: Int, stride s: Int, padding p: Int,
+    kernel k: Int, stride s: Int, padding p: Int, samples: Range<Int>? = nil,
     plane: UnsafeMutablePointer<Float>, into col: UnsafeMutablePointer<Float>
 ) {
     let planes = PhasePlanes(height: h, width: w, kernel: k, stride: s, padding: p)
     let ho = planes.outputHeight, wo = planes.outputWidth
-    let columns = n &* ho &* wo, rowStep = s &* planes.phaseWidth
+    let samples = samples ?? 0..<n
+    precondition(samples.lowerBound >= 0 && samples.upperBound <= n, "im2col: samples \(samples) outside the batch of \(n)")
+    let columns = samples.count &* ho &* wo, rowStep = s &* planes.phaseWidth
     for channel in 0..<c {
-        for sample in 0..<n {
+        for sample in samples {
             planes.load(input + (channel &* n &+ sample) &* (h &* w), into: plane)
             for ky in 0..<k {
                 for kx in 0..<k {
                     let rowIndex = (channel &* k &+ ky) &* k &+ kx
-                    var out = col + (rowIndex &* columns &+ sample &* (ho &* wo))
+                    var out = col + (rowIndex &* columns &+ (sample &- samples.lowerBound) &* (ho &* wo))
                     var source = UnsafePointer(plane + planes.offset(ky: ky, kx: kx, oy: 0))
                     for _ in 0..<ho {
                         copyRun(source, to: out, count: wo)
@@ -114,25 +117,28 @@ private func copyRun(_ source: UnsafePointer<Float>, to target: UnsafeMutablePoi
 }
 
 /// The adjoint of `im2col`: adds every column entry back onto the input position it came from.
-/// Accumulates into `input`; the caller zeroes it first when it wants an overwrite.
+/// Accumulates into `input`; the caller zeroes it first when it wants an overwrite. `samples` as
+/// for `im2col`: col holds only their columns.
 func col2imAdd(
     _ col: UnsafePointer<Float>, channels c: Int, batch n: Int, height h: Int, width w: Int,
-    kernel k: Int, stride s: Int, padding p: Int,
+    kernel k: Int, stride s: Int, padding p: Int, samples: Range<Int>? = nil,
     into input: UnsafeMutablePointer<Float>
 ) {
     let ho = convolutionOutputSize(h, kernel: k, stride: s, padding: p)
     let wo = convolutionOutputSize(w, kernel: k, stride: s, padding: p)
-    let columns = n * ho * wo
+    let samples = samples ?? 0..<n
+    precondition(samples.lowerBound >= 0 && samples.upperBound <= n, "col2imAdd: samples \(samples) outside the batch of \(n)")
+    let columns = samples.count * ho * wo
     for channel in 0..<c {
         for ky in 0..<k {
             for kx in 0..<k {
                 let row = col + ((channel * k + ky) * k + kx) * columns
-                for sample in 0..<n {
+                for sample in samples {
                     let plane = input + (channel * n + sample) * h * w
                     for oy in 0..<ho {
                         let iy = oy * s - p + ky
                         if iy < 0 || iy >= h { continue }
-                        let source = row + (sample * ho + oy) * wo
+                        let source = row + ((sample - samples.lowerBound) * ho + oy) * wo
                         let line = plane + iy * w
                         if s == 1 {
                             let shift = kx - p

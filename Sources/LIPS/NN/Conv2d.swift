@@ -1,7 +1,7 @@
 // input (Cin, N·H·W), weight (Cout, Cin·K·K), col (Cin·K·K, N·Ho·Wo), output (Cout, N·Ho·Wo).
 
 /// 2-D convolution, square kernel, as PyTorch's `nn.Conv2d` (groups 1, dilation 1).
-/// Forward is im2col into scratch then one GEMM; a 1×1 stride-1 unpadded conv uses its input as col,
+/// Forward is im2col into scratch then a GEMM, chunk of samples by chunk; a 1×1 stride-1 unpadded conv uses its input as col,
 /// and a 3×3 stride-1 padding-1 conv goes through Winograd F(2×2, 3×3) when `isWinograd` (Kernels/WinogradConv.swift).
 struct Conv2d: Layer {
     let name: String
@@ -49,7 +49,24 @@ struct Conv2d: Layer {
 
     func scratchCount(batchSize: Int) -> Int {
         if isWinograd { return winograd(batchSize: batchSize).scratchCount }
-        return isPointwise ? 0 : colRows * batchSize * outputShape.spatial + planeCount
+        return isPointwise ? 0 : colRows * samplesPerChunk(batchSize: batchSize) * outputShape.spatial + planeCount
+    }
+
+    /// The im2col path goes through the batch in chunks whose col matrix stays in a core's L2
+    /// (`chunkFloats`) while the GEMM reads it: unchunked, the stem's 15 MB col went to memory and
+    /// back twice a step (its im2col and OpenBLAS's packing of it were 16 % of a step on one core).
+    /// A chunk keeps at least `minimumChunkColumns` columns so the GEMMs stay wide.
+    static let chunkFloats = 1 << 17
+    static let minimumChunkColumns = 512
+
+    /// Samples per chunk, balanced so that the last chunk is not a sliver.
+    func samplesPerChunk(batchSize: Int) -> Int {
+        let rowFloats = colRows * outputShape.spatial
+        let byCache = Conv2d.chunkFloats / max(1, rowFloats)
+        let byWidth = (Conv2d.minimumChunkColumns + outputShape.spatial - 1) / outputShape.spatial
+        let most = min(batchSize, max(1, byCache, byWidth))
+        let chunks = (batchSize + most - 1) / most
+        return (batchSize + chunks - 1) / chunks
     }
 
     /// im2col's phase planes, after the col matrix in scratch.
@@ -57,16 +74,18 @@ struct Conv2d: Layer {
         im2colPlaneCount(height: inputShape.height, width: inputShape.width, kernel: kernel, stride: stride, padding: padding)
     }
 
-    private func plane(_ io: LayerIO) -> UnsafeMutablePointer<Float> {
-        io.scratch + colRows * io.batchSize * outputShape.spatial
+    /// The chunks of samples of a batch, in order (lazily: no array per step).
+    private func chunks(_ batchSize: Int) -> LazyMapSequence<StrideTo<Int>, Range<Int>> {
+        let size = samplesPerChunk(batchSize: batchSize)
+        return Swift.stride(from: 0, to: batchSize, by: size).lazy.map { $0..<min(batchSize, $0 + size) }
     }
 
-    /// The col matrix of `input`: the input itself when pointwise, else im2col into scratch.
-    private func columns(_ io: LayerIO) -> UnsafePointer<Float> {
-        if isPointwise { return UnsafePointer(io.input) }
+    /// The col matrix of `samples` in scratch (colRows × samples·Ho·Wo), followed by the phase planes.
+    private func columns(_ io: LayerIO, samples: Range<Int>) -> UnsafeMutablePointer<Float> {
         im2col(io.input, channels: inputShape.channels, batch: io.batchSize, height: inputShape.height, width: inputShape.width,
-               kernel: kernel, stride: stride, padding: padding, plane: plane(io), into: io.scratch)
-        return UnsafePointer(io.scratch)
+               kernel: kernel, stride: stride, padding: padding, samples: samples,
+               plane: io.scratch + colRows * samples.count * outputShape.spatial, into: io.scratch)
+        return io.scratch
     }
 
     func forward(_ io: LayerIO) {
@@ -76,10 +95,19 @@ struct Conv2d: Layer {
             return
         }
         let columnCount = io.batchSize * outputShape.spatial
-        let col = columns(io)
-        gemm(.noTranspose, .noTranspose, m: outputShape.channels, n: columnCount, k: colRows,
-             a: io.params + weightOffset, lda: colRows, b: col, ldb: columnCount,
-             beta: 0, c: io.output, ldc: columnCount)
+        if isPointwise {
+            gemm(.noTranspose, .noTranspose, m: outputShape.channels, n: columnCount, k: colRows,
+                 a: io.params + weightOffset, lda: colRows, b: io.input, ldb: columnCount,
+                 beta: 0, c: io.output, ldc: columnCount)
+        } else {
+            // Output columns of a chunk: a block of every output row, ldc the whole batch.
+            for samples in chunks(io.batchSize) {
+                let col = columns(io, samples: samples), width = samples.count * outputShape.spatial
+                gemm(.noTranspose, .noTranspose, m: outputShape.channels, n: width, k: colRows,
+                     a: io.params + weightOffset, lda: colRows, b: col, ldb: width,
+                     beta: 0, c: io.output + samples.lowerBound * outputShape.spatial, ldc: columnCount)
+            }
+        }
         if let biasOffset {
             for channel in 0..<outputShape.channels {
                 let b = io.params[biasOffset + channel]
@@ -102,21 +130,33 @@ struct Conv2d: Layer {
                                         dWeight: io.grads + weightOffset, dInput: io.dInput)
             return
         }
-        // dWeight += dOutput · colᵀ (col recomputed: cheaper in memory than keeping it).
-        let col = columns(io)
-        gemm(.noTranspose, .transpose, m: outputShape.channels, n: colRows, k: columnCount,
-             a: io.dOutput, lda: columnCount, b: col, ldb: columnCount,
-             beta: 1, c: io.grads + weightOffset, ldc: colRows)
-        guard let dInput = io.dInput else { return }
-        // dCol = Weightᵀ · dOutput, then folded back onto the input positions.
-        let dCol = isPointwise ? dInput : io.scratch
-        gemm(.transpose, .noTranspose, m: colRows, n: columnCount, k: outputShape.channels,
-             a: io.params + weightOffset, lda: colRows, b: io.dOutput, ldb: columnCount,
-             beta: 0, c: dCol, ldc: columnCount)
-        if !isPointwise {
-            fill(dInput, 0, count: inputShape.count * io.batchSize)
-            col2imAdd(io.scratch, channels: inputShape.channels, batch: io.batchSize, height: inputShape.height,
-                      width: inputShape.width, kernel: kernel, stride: stride, padding: padding, into: dInput)
+        if isPointwise {
+            // dWeight += dOutput · inputᵀ; dInput = Weightᵀ · dOutput.
+            gemm(.noTranspose, .transpose, m: outputShape.channels, n: colRows, k: columnCount,
+                 a: io.dOutput, lda: columnCount, b: io.input, ldb: columnCount,
+                 beta: 1, c: io.grads + weightOffset, ldc: colRows)
+            guard let dInput = io.dInput else { return }
+            gemm(.transpose, .noTranspose, m: colRows, n: columnCount, k: outputShape.channels,
+                 a: io.params + weightOffset, lda: colRows, b: io.dOutput, ldb: columnCount,
+                 beta: 0, c: dInput, ldc: columnCount)
+            return
+        }
+        if let dInput = io.dInput { fill(dInput, 0, count: inputShape.count * io.batchSize) }
+        for samples in chunks(io.batchSize) {
+            let width = samples.count * outputShape.spatial
+            let dOutput = io.dOutput + samples.lowerBound * outputShape.spatial
+            // dWeight += dOutput · colᵀ (col recomputed: cheaper in memory than keeping it).
+            let col = columns(io, samples: samples)
+            gemm(.noTranspose, .transpose, m: outputShape.channels, n: colRows, k: width,
+                 a: dOutput, lda: columnCount, b: col, ldb: width,
+                 beta: 1, c: io.grads + weightOffset, ldc: colRows)
+            guard let dInput = io.dInput else { continue }
+            // dCol = Weightᵀ · dOutput in col's place, then folded back onto the input positions.
+            gemm(.transpose, .noTranspose, m: colRows, n: width, k: outputShape.channels,
+                 a: io.params + weightOffset, lda: colRows, b: dOutput, ldb: columnCount,
+                 beta: 0, c: col, ldc: width)
+            col2imAdd(col, channels: inputShape.channels, batch: io.batchSize, height: inputShape.height,
+                      width: inputShape.width, kernel: kernel, stride: stride, padding: padding, samples: samples, into: dInput)
         }
     }
 

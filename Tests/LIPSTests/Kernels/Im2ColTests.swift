@@ -128,6 +128,40 @@ import Testing
         #expect(firstBad == nil, "\(g): first mismatch at col index \(firstBad ?? -1): got \(firstBad.map { got[$0] } ?? 0), want \(firstBad.map { want[$0] } ?? 0)")
     }
 
+    /// A range of samples gives exactly those samples' columns of the whole-batch col matrix, and
+    /// col2imAdd over consecutive ranges sums to the whole-batch col2imAdd.
+    @Test(arguments: Im2ColTests.geometries.filter { $0.batch >= 2 })
+    func sampleRangesMatchTheWholeBatch(_ g: Geometry) {
+        let x = (0..<g.inputCount).map { Float($0 + 1) }
+        let whole = Self.runIm2col(x, g)
+        let perSample = g.outputHeight * g.outputWidth, columns = g.batch * perSample, rows = g.colCount / columns
+        let ranges = [0..<1, 1..<g.batch]
+        var summed = [Float](repeating: 0, count: g.inputCount)
+        for samples in ranges {
+            let width = samples.count * perSample
+            var part = [Float](repeating: .nan, count: rows * width)
+            x.withUnsafeBufferPointer { x in
+                part.withUnsafeMutableBufferPointer { part in
+                    Self.withPlane(g) { plane in
+                        im2col(x.baseAddress!, channels: g.channels, batch: g.batch, height: g.height, width: g.width,
+                               kernel: g.kernel, stride: g.stride, padding: g.padding, samples: samples,
+                               plane: plane, into: part.baseAddress!)
+                    }
+                }
+            }
+            let want = (0..<rows).flatMap { r in whole[(r * columns + samples.lowerBound * perSample)..<(r * columns + samples.upperBound * perSample)] }
+            #expect(part == want, "\(g) samples \(samples): im2col differs from the whole batch's columns")
+            part.withUnsafeBufferPointer { part in
+                summed.withUnsafeMutableBufferPointer { summed in
+                    col2imAdd(part.baseAddress!, channels: g.channels, batch: g.batch, height: g.height, width: g.width,
+                              kernel: g.kernel, stride: g.stride, padding: g.padding, samples: samples, into: summed.baseAddress!)
+                }
+            }
+        }
+        #expect(summed == Self.runCol2imAdd(whole, g, into: [Float](repeating: 0, count: g.inputCount)),
+                "\(g): col2imAdd over sample ranges differs from the whole batch")
+    }
+
     /// ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩ for random x, y, in Double.
     @Test(arguments: Im2ColTests.geometries)
     func col2imAddIsTheAdjoint(_ g: Geometry) {
