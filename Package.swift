@@ -40,11 +40,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg")]
         ),
 
+        /// Float16 <-> Float array conversion with F16C where the CPU has it (the stored LIPS gradients).
+        .target(name: "CHalf", path: "Sources/CHalf"),
+
         // MARK: - Engine
 
         .target(
             name: "LIPS",
-            dependencies: ["CBLAS", "CZlib", "CJPEG", .product(name: "Yams", package: "Yams")],
+            dependencies: ["CBLAS", "CZlib", "CJPEG", "CHalf", .product(name: "Yams", package: "Yams")],
             exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md", "Data/README.md", "Federated/README.md",
                       "Config/README.md", "Run/README.md", "Sweep/README.md"],
             // The preset YAML files, compiled into the binary (`PackageResources`); `configs/` links here.
@@ -65,7 +68,7 @@ let package = Package(
 
         .testTarget(
             name: "LIPSTests",
-            dependencies: ["LIPS"]
+            dependencies: ["LIPS", "CHalf"]
         ),
     ]
 )

@@ -1,3 +1,4 @@
+import CHalf
 /// What the server remembers about every client between rounds, in flat per-client slabs
 /// allocated once (no per-client objects):
 /// - the last local step's gradient of every conv and linear weight ("tracked" tensors), as fp16
@@ -103,8 +104,9 @@ final class ClientStore: @unchecked Sendable {
             let source = gradients.base + entry.offset
             let target = base + trackedStart[index]
             if let halfGradients {
-                let output = halfGradients + target
-                for i in 0..<entry.count { output[i] = Float16(source[i]) }
+                (halfGradients + target).withMemoryRebound(to: UInt16.self, capacity: entry.count) {
+                    lips_float_to_half(source, $0, entry.count)
+                }
             } else if let singleGradients {
                 (singleGradients + target).update(from: source, count: entry.count)
             }
@@ -117,8 +119,9 @@ final class ClientStore: @unchecked Sendable {
         let start = client * trackedCount + trackedStart[index]
         let count = tracked[index].count
         if let halfGradients {
-            let input = halfGradients + start
-            for i in 0..<count { output[i] = Float(input[i]) }
+            (halfGradients + start).withMemoryRebound(to: UInt16.self, capacity: count) {
+                lips_half_to_float($0, output, count)
+            }
         } else if let singleGradients {
             output.update(from: singleGradients + start, count: count)
         }
