@@ -8,13 +8,7 @@ extension ExperimentConfig {
     /// Throws a one-line `UserError` naming the source, line and key for text that is not YAML,
     /// not a mapping, an unknown key (with the nearest known one) or a value of the wrong type.
     public static func load(yaml text: String, source: String) throws -> ExperimentConfig {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "unreadable"
-            throw UserError("\(source): not valid YAML (\(reason))")
-        }
+        let root = try composeYAML(text, source: source)
         var config = ExperimentConfig()
         guard let root else { return config }  // empty file or only comments: the defaults
         guard let mapping = root.mapping else {
@@ -78,5 +72,15 @@ extension ExperimentConfig {
             value = text  // not YAML (e.g. an unbalanced quote): the text itself
         }
         try set(key, to: value, source: "--set")
+    }
+}
+
+/// The YAML node tree of `text`, or a one-line `UserError` naming `source` (a config or sweep file).
+func composeYAML(_ text: String, source: String) throws -> Node? {
+    do {
+        return try Yams.compose(yaml: text)
+    } catch {
+        let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "unreadable"
+        throw UserError("\(source): not valid YAML (\(reason))")
     }
 }

@@ -10,13 +10,7 @@ extension SweepPlan {
     /// an unknown or ill-typed key in base or grid (with the nearest known key), a grid value that
     /// is not a list, an empty list, or a run that does not validate.
     public static func load(yaml text: String, source: String) throws -> SweepPlan {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "unreadable"
-            throw UserError("\(source): not valid YAML (\(reason))")
-        }
+        let root = try composeYAML(text, source: source)
         guard let mapping = root?.mapping else {
             throw UserError("\(source): expected a sweep: a mapping with 'base:' (a run config) and 'grid:' (key → list of values)")
         }
