@@ -59,8 +59,10 @@ struct Conv2d: Layer {
     static let chunkFloats = 1 << 17
     static let minimumChunkColumns = 512
 
-    /// Samples per chunk, balanced so that the last chunk is not a sliver.
+    /// Samples per chunk, balanced so that the last chunk is not a sliver (pointwise: the whole
+    /// batch, whose col is the input itself).
     func samplesPerChunk(batchSize: Int) -> Int {
+        if isPointwise { return batchSize }
         let rowFloats = colRows * outputShape.spatial
         let byCache = Conv2d.chunkFloats / max(1, rowFloats)
         let byWidth = (Conv2d.minimumChunkColumns + outputShape.spatial - 1) / outputShape.spatial
@@ -80,8 +82,10 @@ struct Conv2d: Layer {
         return Swift.stride(from: 0, to: batchSize, by: size).lazy.map { $0..<min(batchSize, $0 + size) }
     }
 
-    /// The col matrix of `samples` in scratch (colRows × samples·Ho·Wo), followed by the phase planes.
+    /// The col matrix of `samples` (colRows × samples·Ho·Wo): the input itself when pointwise (one
+    /// chunk, the whole batch), else im2col into scratch, followed there by the phase planes.
     private func columns(_ io: LayerIO, samples: Range<Int>) -> UnsafeMutablePointer<Float> {
+        if isPointwise { return io.input }
         im2col(io.input, channels: inputShape.channels, batch: io.batchSize, height: inputShape.height, width: inputShape.width,
                kernel: kernel, stride: stride, padding: padding, samples: samples,
                plane: io.scratch + colRows * samples.count * outputShape.spatial, into: io.scratch)
@@ -95,18 +99,12 @@ struct Conv2d: Layer {
             return
         }
         let columnCount = io.batchSize * outputShape.spatial
-        if isPointwise {
-            gemm(.noTranspose, .noTranspose, m: outputShape.channels, n: columnCount, k: colRows,
-                 a: io.params + weightOffset, lda: colRows, b: io.input, ldb: columnCount,
-                 beta: 0, c: io.output, ldc: columnCount)
-        } else {
-            // Output columns of a chunk: a block of every output row, ldc the whole batch.
-            for samples in chunks(io.batchSize) {
-                let col = columns(io, samples: samples), width = samples.count * outputShape.spatial
-                gemm(.noTranspose, .noTranspose, m: outputShape.channels, n: width, k: colRows,
-                     a: io.params + weightOffset, lda: colRows, b: col, ldb: width,
-                     beta: 0, c: io.output + samples.lowerBound * outputShape.spatial, ldc: columnCount)
-            }
+        // Output columns of a chunk: a block of every output row, ldc the whole batch.
+        for samples in chunks(io.batchSize) {
+            let col = columns(io, samples: samples), width = samples.count * outputShape.spatial
+            gemm(.noTranspose, .noTranspose, m: outputShape.channels, n: width, k: colRows,
+                 a: io.params + weightOffset, lda: colRows, b: col, ldb: width,
+                 beta: 0, c: io.output + samples.lowerBound * outputShape.spatial, ldc: columnCount)
         }
         if let biasOffset {
             for channel in 0..<outputShape.channels {
@@ -130,18 +128,7 @@ struct Conv2d: Layer {
                                         dWeight: io.grads + weightOffset, dInput: io.dInput)
             return
         }
-        if isPointwise {
-            // dWeight += dOutput · inputᵀ; dInput = Weightᵀ · dOutput.
-            gemm(.noTranspose, .transpose, m: outputShape.channels, n: colRows, k: columnCount,
-                 a: io.dOutput, lda: columnCount, b: io.input, ldb: columnCount,
-                 beta: 1, c: io.grads + weightOffset, ldc: colRows)
-            guard let dInput = io.dInput else { return }
-            gemm(.transpose, .noTranspose, m: colRows, n: columnCount, k: outputShape.channels,
-                 a: io.params + weightOffset, lda: colRows, b: io.dOutput, ldb: columnCount,
-                 beta: 0, c: dInput, ldc: columnCount)
-            return
-        }
-        if let dInput = io.dInput { fill(dInput, 0, count: inputShape.count * io.batchSize) }
+        if !isPointwise, let dInput = io.dInput { fill(dInput, 0, count: inputShape.count * io.batchSize) }
         for samples in chunks(io.batchSize) {
             let width = samples.count * outputShape.spatial
             let dOutput = io.dOutput + samples.lowerBound * outputShape.spatial
@@ -151,10 +138,13 @@ struct Conv2d: Layer {
                  a: dOutput, lda: columnCount, b: col, ldb: width,
                  beta: 1, c: io.grads + weightOffset, ldc: colRows)
             guard let dInput = io.dInput else { continue }
-            // dCol = Weightᵀ · dOutput in col's place, then folded back onto the input positions.
+            // dCol = Weightᵀ · dOutput (pointwise: dInput itself; else in col's place, then folded back
+            // onto the input positions).
+            let dCol = isPointwise ? dInput : col
             gemm(.transpose, .noTranspose, m: colRows, n: width, k: outputShape.channels,
                  a: io.params + weightOffset, lda: colRows, b: dOutput, ldb: columnCount,
-                 beta: 0, c: col, ldc: width)
+                 beta: 0, c: dCol, ldc: width)
+            if isPointwise { continue }
             col2imAdd(col, channels: inputShape.channels, batch: io.batchSize, height: inputShape.height,
                       width: inputShape.width, kernel: kernel, stride: stride, padding: padding, samples: samples, into: dInput)
         }
