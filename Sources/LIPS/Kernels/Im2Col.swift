@@ -38,10 +38,11 @@ struct PhasePlanes {
 
     var count: Int { stride * rows * phaseWidth }
 
-    /// Where window row (ky, kx), output row oy starts in `planes`.
+    /// Where window row (ky, kx) of output row 0 starts in `planes`; output row oy is `oy · s`
+    /// phase-plane rows further on.
     @inline(__always)
-    func offset(ky: Int, kx: Int, oy: Int) -> Int {
-        ((kx % stride) * rows + oy * stride + ky) * phaseWidth + kx / stride
+    func offset(ky: Int, kx: Int) -> Int {
+        ((kx % stride) * rows + ky) * phaseWidth + kx / stride
     }
 
     /// Zeroes `planes`, then copies one input plane (H × W) into its interior.
@@ -89,7 +90,7 @@ func im2col(
                 for kx in 0..<k {
                     let rowIndex = (channel &* k &+ ky) &* k &+ kx
                     var out = col + (rowIndex &* columns &+ (sample &- samples.lowerBound) &* (ho &* wo))
-                    var source = UnsafePointer(plane + planes.offset(ky: ky, kx: kx, oy: 0))
+                    var source = UnsafePointer(plane + planes.offset(ky: ky, kx: kx))
                     for _ in 0..<ho {
                         copyRun(source, to: out, count: wo)
                         source += rowStep
