@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libjpeg62-turbo-dev dataset-fashion-mnist
 LIPS := .build/release/lips
 
-.PHONY: setup build run test bench golden loc clean
+.PHONY: setup build run test bench golden golden-cases reference-env loc clean
 
 ## setup: install the system packages (OpenBLAS, LAPACKE, zlib, libjpeg-turbo, Fashion-MNIST)
 setup:
@@ -39,6 +39,22 @@ bench:
 ## golden: only the PyTorch reference cases (LIPS_GOLDEN_DIR selects another folder)
 golden:
 	$(SWIFT) test --filter GoldenTests
+
+## reference-env: the PyTorch reference environment (.venv-reference) from reference/requirements.txt
+REFERENCE_VENV ?= .venv-reference
+REFERENCE_PYTHON := $(REFERENCE_VENV)/bin/python
+PYTORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+reference-env: $(REFERENCE_PYTHON)
+$(REFERENCE_PYTHON): reference/requirements.txt
+	python3 -m venv $(REFERENCE_VENV)
+	$(REFERENCE_VENV)/bin/pip install -q -r reference/requirements.txt \
+	  || $(REFERENCE_VENV)/bin/pip install -q -r reference/requirements.txt --extra-index-url $(PYTORCH_CPU_INDEX)
+	touch $(REFERENCE_PYTHON)
+
+## golden-cases: regenerate Tests/Golden with PyTorch (about half a minute)
+golden-cases: $(REFERENCE_PYTHON)
+	rm -f Tests/Golden/*.json Tests/Golden/*.bin
+	$(REFERENCE_PYTHON) reference/make_golden.py Tests/Golden
 
 ## loc: lines of Swift per folder
 loc:

@@ -207,10 +207,10 @@ import Testing
         Self.expectGuardIntact(scratch, "\(c)")
     }
 
-    /// The kernels on PyTorch's 3×3/1/1 golden case (3 input channels, so `Conv2d` itself takes im2col
-    /// there), at the golden tolerance, one sample per chunk.
+    /// The kernels on PyTorch's 3×3/1/1 golden case with 3 input channels (`Conv2d` itself takes
+    /// im2col there), at the golden tolerance, one sample per chunk.
     @Test func kernelsMatchPyTorchGolden() throws {
-        let golden = try GoldenCase(url: GoldenCase.directory.appendingPathComponent("conv_k3s1p1.json"))
+        let golden = try GoldenCase(url: GoldenCase.repositoryDirectory.appendingPathComponent("conv_k3s1p1_im2col.json"))
         let xShape = try golden.shape("x"), wShape = try golden.shape("w")
         let n = xShape[0], cin = xShape[1], h = xShape[2], w = xShape[3], cout = wShape[0]
         let g = WinogradGeometry(inputChannels: cin, outputChannels: cout, batch: n, height: h, width: w, samplesPerChunk: 1)

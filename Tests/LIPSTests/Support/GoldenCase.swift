@@ -1,25 +1,41 @@
 import Foundation
 
-/// One reference case of `../shared/golden` (format in its README): a manifest and its floats.
+/// One reference case (format in Tests/Golden/README.md): a manifest and its floats. A tensor is
+/// stored (all of it, or every `stride`-th element) or generated from a seed (`generate`).
 struct GoldenCase {
     let name: String
     let op: String
     let attributes: [String: Any]
     let rtol: Double
     let atol: Double
+    /// PyTorch float32's worst error against the float64 reference, in units of the tolerance
+    /// (nil in cases written before it was recorded).
+    let float32Error: Double?
     private let shapes: [String: [Int]]
     private let ranges: [String: Range<Int>]
+    private let strides: [String: Int]
+    private let generators: [String: Generator]
     private let floats: [Float]
 
-    /// The folder named by `LIPS_GOLDEN_DIR`, or `../shared/golden` beside the package.
+    /// A generated tensor: Float(offset + scale·u) with u from `GoldenCase.splitmixUniform(seed:count:)`.
+    struct Generator {
+        let seed: UInt64
+        let offset: Double
+        let scale: Double
+    }
+
+    /// The folder named by `LIPS_GOLDEN_DIR`, or the repository's `Tests/Golden`.
     static var directory: URL {
         if let path = ProcessInfo.processInfo.environment["LIPS_GOLDEN_DIR"], !path.isEmpty {
             return URL(fileURLWithPath: path)
         }
-        // #filePath is …/Tests/LIPSTests/Support/GoldenCase.swift; the package root is three folders up.
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/golden")
+        return repositoryDirectory
+    }
+
+    /// The repository's own cases, `Tests/Golden` (#filePath is …/Tests/LIPSTests/Support/GoldenCase.swift).
+    static var repositoryDirectory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Golden")
     }
 
     /// Every `*.json` case in `directory`, sorted by name.
@@ -42,30 +58,71 @@ struct GoldenCase {
         let tolerance = manifest["tolerance"] as? [String: Any] ?? [:]
         rtol = (tolerance["rtol"] as? NSNumber)?.doubleValue ?? 0
         atol = (tolerance["atol"] as? NSNumber)?.doubleValue ?? 0
+        float32Error = (manifest["float32_error"] as? NSNumber)?.doubleValue
         let data = try Data(contentsOf: url.deletingLastPathComponent().appendingPathComponent(binName))
         var floats = [Float](repeating: 0, count: data.count / 4)
         _ = floats.withUnsafeMutableBytes { data.copyBytes(to: $0) }
         self.floats = floats.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
-        var shapes: [String: [Int]] = [:], ranges: [String: Range<Int>] = [:]
+        var shapes: [String: [Int]] = [:], ranges: [String: Range<Int>] = [:], strides: [String: Int] = [:]
+        var generators: [String: Generator] = [:]
         for (key, tensor) in tensors {
-            guard let shape = tensor["shape"] as? [Int], let offset = tensor["offset"] as? Int,
-                  let count = tensor["count"] as? Int, offset >= 0, offset + count <= floats.count else {
-                throw GoldenError("\(name): tensor \(key) has a bad shape/offset/count")
+            guard let shape = tensor["shape"] as? [Int], shape.allSatisfy({ $0 >= 0 }) else {
+                throw GoldenError("\(name): tensor \(key) has no valid shape")
             }
             shapes[key] = shape
+            if let spec = tensor["generate"] as? [String: Any] {
+                guard let seed = spec["seed"] as? NSNumber, let offset = spec["offset"] as? NSNumber,
+                      let scale = spec["scale"] as? NSNumber else {
+                    throw GoldenError("\(name): tensor \(key) has a bad generate entry (seed, offset, scale)")
+                }
+                generators[key] = Generator(seed: seed.uint64Value, offset: offset.doubleValue, scale: scale.doubleValue)
+                continue
+            }
+            let stride = tensor["stride"] as? Int ?? 1
+            let elements = shape.reduce(1, *)
+            guard let offset = tensor["offset"] as? Int, let count = tensor["count"] as? Int, stride >= 1,
+                  count == (elements + stride - 1) / stride, offset >= 0, offset + count <= floats.count else {
+                throw GoldenError("\(name): tensor \(key) has a bad offset/count/stride for shape \(shape)")
+            }
             ranges[key] = offset..<(offset + count)
+            strides[key] = stride
         }
         self.shapes = shapes
         self.ranges = ranges
+        self.strides = strides
+        self.generators = generators
     }
 
-    var tensorNames: [String] { Array(ranges.keys) }
+    func has(_ key: String) -> Bool { ranges[key] != nil || generators[key] != nil }
 
-    func has(_ key: String) -> Bool { ranges[key] != nil }
-
+    /// The tensor's stored floats (every `stride`-th element when sampled), or all of it when generated.
     func tensor(_ key: String) throws -> [Float] {
+        if let generator = generators[key] {
+            let count = try shape(key).reduce(1, *)
+            return GoldenCase.splitmixUniform(seed: generator.seed, count: count).map {
+                Float(generator.offset + generator.scale * $0)
+            }
+        }
         guard let range = ranges[key] else { throw GoldenError("\(name): tensor '\(key)' missing") }
         return Array(floats[range])
+    }
+
+    /// The elements of a full tensor `values` that the case stores for `key` (all, or every stride-th).
+    func sampled(_ key: String, _ values: [Float]) -> [Float] {
+        let stride = strides[key] ?? 1
+        return stride == 1 ? values : Swift.stride(from: 0, to: values.count, by: stride).map { values[$0] }
+    }
+
+    /// `count` values in [−1, 1), multiples of 2⁻²³: element i is SplitMix64's finaliser of
+    /// seed + (i + 1)·γ, top 24 bits (reference/make_golden.py has the same generator).
+    static func splitmixUniform(seed: UInt64, count: Int) -> [Double] {
+        (0..<count).map { i in
+            var z = seed &+ UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            return Double(Int64(z >> 40) - (1 << 23)) / Double(1 << 23)
+        }
     }
 
     func shape(_ key: String) throws -> [Int] {
