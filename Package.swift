@@ -17,7 +17,8 @@ let package = Package(
     targets: [
         // MARK: - System libraries
 
-        /// OpenBLAS (cblas.h) and LAPACKE through a shim header; see STYLE.md §4.
+        /// OpenBLAS (cblas.h) and LAPACKE through a shim header (`#include <cblas.h>`, no absolute
+        /// paths), found through pkg-config's `openblas`; `providers` names the apt packages.
         .systemLibrary(
             name: "CBLAS",
             path: "Sources/CBLAS",
