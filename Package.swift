@@ -17,7 +17,8 @@ let package = Package(
     targets: [
         // MARK: - System libraries
 
-        /// OpenBLAS (cblas.h) and LAPACKE through a shim header; see STYLE.md §4.
+        /// OpenBLAS (cblas.h) and LAPACKE through a shim header (`#include <cblas.h>`, no absolute
+        /// paths), found through pkg-config's `openblas`; `providers` names the apt packages.
         .systemLibrary(
             name: "CBLAS",
             path: "Sources/CBLAS",
@@ -49,7 +50,7 @@ let package = Package(
             name: "LIPS",
             dependencies: ["CBLAS", "CZlib", "CJPEG", "CHalf", .product(name: "Yams", package: "Yams")],
             exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md", "Data/README.md", "Federated/README.md",
-                      "Config/README.md", "Run/README.md", "Sweep/README.md"],
+                      "Config/README.md", "Run/README.md", "Sweep/README.md", "Support/README.md"],
             // The preset YAML files, compiled into the binary (`PackageResources`); `configs/` links here.
             resources: [.embedInCode("Config/Presets")]
         ),

@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // The benchmarks live in their own package (as swift-nio's do), so `swift build` and `make test`
-// of the engine never build package-benchmark and its dependencies (STYLE.md §3).
+// of the engine never build package-benchmark and its dependencies.
 import Foundation
 import PackageDescription
 

@@ -1,5 +1,6 @@
-// Why C: Swift's Float16(x) on baseline x86-64 is a call to compiler-rt's __truncsfhf2 per value
-// (soft float); converting every client's stored gradient each round took ~1 s of a paper round.
+// Why C: on baseline x86-64, Swift's Float16(x) is a soft-float library call (compiler-rt's
+// __truncsfhf2) per value, and every client's stored gradient is converted every round, so those
+// calls would be a visible share of a round.
 // F16C converts eight values per instruction; the target attribute enables it for these functions
 // only, so the package needs no -march flag and still runs on CPUs without F16C.
 #include "chalf.h"

@@ -19,8 +19,9 @@ struct BenchRound: ParsableCommand {
         discussion: """
         The work per round is the paper's: every client runs local_epochs epochs over train_num samples in batches \
         of batch_size, then every client's received model is scored on test_num samples. Training GFLOP/s counts \
-        the FLOPs of direct convolution (2 × multiply-adds of forward, input gradient and weight gradient, as the \
-        PyTorch peer does); Winograd does fewer, so the ratio to the SGEMM peak can pass 100 %.
+        the FLOPs of direct convolution (2 × multiply-adds of forward, input gradient and weight gradient, without \
+        the stem's input gradient, which is never computed); Winograd does fewer, so the ratio to the SGEMM peak \
+        can pass 100 %.
 
         Examples:
           lips bench round                  # ResNet-8, 100 clients, a worker per core

@@ -69,8 +69,8 @@ let benchmarks: @Sendable () -> Void = {
 
     /// A 100-client federation on synthetic data; `light` trains 1 step per client (to fill stored
     /// gradients quickly for the masking benchmark). LIPS masks on round 0, so after it every client
-    /// is scored with its own model; the paper round is FedAvg's, as `lips bench round` and the
-    /// PyTorch peer time it.
+    /// is scored with its own model; the paper round is FedAvg's, as `lips bench round` and
+    /// `reference/torch_round.py` time it.
     func simulation(workers: Int, light: Bool = false, method: ExperimentConfig.Method = .lips) throws -> Simulation {
         var config = ExperimentConfig()
         config.dataset = "synthetic"

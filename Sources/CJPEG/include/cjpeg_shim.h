@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 /*
- * libjpeg-turbo behind a small C shim (STYLE.md §4). libjpeg's default error handler prints and
+ * libjpeg-turbo behind a small C shim. libjpeg's default error handler prints and
  * calls exit(); these functions install one that longjmps back instead, so every fault comes
  * back as a return code plus libjpeg's own message, and the caller's process keeps running.
  */

@@ -2,7 +2,7 @@ import Foundation
 import Yams
 
 extension ExperimentConfig {
-    /// The config a YAML mapping describes: SPEC's defaults, then each key of `text` in file
+    /// The config a YAML mapping describes: the defaults, then each key of `text` in file
     /// order. `source` names the text in errors (a file path, "preset NAME").
     ///
     /// Throws a one-line `UserError` naming the source, line and key for text that is not YAML,

@@ -1,4 +1,4 @@
-/// Everything that defines a federated run (SPEC's defaults; the paper presets change some).
+/// Everything that defines a federated run (the defaults of docs/semantics.md; the paper presets change some).
 ///
 /// A run is a pure function of this config minus its *runtime* keys (`workers`,
 /// `checkpoint_every`), which change speed and safety, never results. YAML keys are the
@@ -21,7 +21,7 @@ public struct ExperimentConfig: Sendable, Equatable {
     /// Per-channel normalisation after x/255; empty for none.
     public var normalizeMean: [Double] = []
     public var normalizeStd: [Double] = []
-    /// Training-time augmentation (SPEC "Data").
+    /// Training-time augmentation (docs/semantics.md §1).
     public var horizontalFlip = false
     public var rotationDegrees = 0.0
     public var cropPadding = 0

@@ -1,4 +1,4 @@
-/// The built-in presets: the paper's settings (SPEC "Partition", "LIPS", "Data") per dataset and
+/// The built-in presets: the paper's settings (docs/semantics.md §1, §2, §6) per dataset and
 /// model, each as a LIPS run and its FedAvg twin.
 ///
 /// The YAML files in `Config/Presets/` are the only source: SwiftPM compiles them into the binary

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Training-time augmentation, applied in SPEC's order: horizontal flip, rotation, random crop.
+/// Training-time augmentation, applied in this order: horizontal flip, rotation, random crop
+/// (docs/semantics.md §1).
 public struct Augmentation: Sendable, Equatable {
     /// Flip left-right with probability 0.5.
     public var horizontalFlip: Bool
@@ -21,8 +22,8 @@ public struct Augmentation: Sendable, Equatable {
 
 /// Turns UInt8 images into a Float batch, channel-major (C, N, H, W), ready for a model:
 /// `x / 255`, then per-channel `(x − mean) / std` when given. Grey images are copied to three
-/// channels and 28×28 images are zero-padded to 32×32 (SPEC "Data"), so every model keeps a
-/// 3-channel stem.
+/// channels and 28×28 images are zero-padded to 32×32, so every model keeps a 3-channel stem
+/// (docs/semantics.md §1).
 public struct BatchAssembler: Sendable {
     public let imageShape: Shape
     public let inputShape: Shape

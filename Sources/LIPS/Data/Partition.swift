@@ -1,6 +1,6 @@
 import Foundation
 
-/// How samples are dealt to clients (SPEC "Partition").
+/// How samples are dealt to clients (docs/semantics.md §2).
 public enum PartitionScheme: Sendable, Equatable, CustomStringConvertible {
     /// One q ~ Dirichlet(alpha·1) per client, shared by the train and test split.
     case dirichlet(alpha: Double)
@@ -108,7 +108,7 @@ public struct ClientPartition: Sendable {
                         partialShuffle(&copy, first: count, random: &random)
                         indices += copy.prefix(count)
                     } else {
-                        // Fewer samples than asked: draw with replacement (SPEC).
+                        // Fewer samples than asked: draw with replacement (docs/semantics.md §2).
                         for _ in 0..<count { indices.append(pool[random.nextInt(below: pool.count)]) }
                     }
                 }

@@ -2,7 +2,7 @@ import CJPEG
 import Foundation
 
 /// Tiny-ImageNet (200 classes of 64×64 colour images), converted once from its JPEG folders into
-/// CIFAR-style binary files (SPEC "Data"), then read like CIFAR.
+/// CIFAR-style binary files (docs/semantics.md §1), then read like CIFAR.
 ///
 /// Source layout (the official `tiny-imagenet-200` zip): `wnids.txt` (one wnid a line; the class
 /// index is the line order), `train/<wnid>/images/*.JPEG`, and `val/images/*.JPEG` labelled by

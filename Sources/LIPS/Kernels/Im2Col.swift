@@ -15,9 +15,10 @@ func im2colPlaneCount(height h: Int, width w: Int, kernel k: Int, stride s: Int,
 /// The zero-bordered (H + 2p) × (W + 2p) plane of one input channel of one sample, stored as `s`
 /// planes by column phase: phase φ row y holds padded columns φ, φ + s, φ + 2s, … . Window column
 /// ox·s + kx is then phase kx % s, index ox + kx / s, so every (ky, kx, oy) row of the col matrix is
-/// one contiguous run of Wo floats: no per-element branch or stride, no zero margins to write (the
-/// 3×3 stride-2 convs at 8×8 and 4×4 were a memset call per 2 to 4 floats, 8 % of a round; now 4.4×
-/// fewer instructions). `col2imAdd` keeps direct adds: through the planes it took 17 % more instructions.
+/// one contiguous run of Wo floats: no per-element branch or stride, and no zero margins to write
+/// (on the small maps of the stride-2 convs a margin is a separate fill every few floats, which
+/// costs more than the copy itself). `col2imAdd` keeps direct adds: going through the planes
+/// would add a pass back from them and cost more instructions than it saves.
 struct PhasePlanes {
     let height, width, kernel, stride, padding, outputHeight, outputWidth: Int
     /// Rows (H + 2p) and columns per phase: what the windows read, (K − 1) / s + Wo, or what the

@@ -5,8 +5,8 @@
 // Transform position ξ = 4·i + j (0..<16). Stored as 16 row-major matrices, ξ-major:
 // U[ξ] (Cout × Cin) filter, V[ξ] (Cin × P) input, M[ξ] (Cout × P) products; activations (C, N, H, W).
 // Matrix ξ starts at ξ·stride, the stride a little past a multiple of 4 KiB (`winogradMatrixStride`), so
-// the 16 streams a transform reads or writes fall in distinct cache sets (a multiple of 4 KiB, as with
-// N = 100 unchunked, put all 16 in one set and made the transforms 5–10× slower).
+// the 16 streams a transform reads or writes fall in distinct cache sets (a stride that is an exact
+// multiple of 4 KiB, which some batch sizes give, maps all 16 to one set and the L1 thrashes).
 //
 // Bᵀ = [[1,0,−1,0],[0,1,1,0],[0,−1,1,0],[0,1,0,−1]], G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]],
 // Aᵀ = [[1,1,1,0],[0,1,−1,−1]]; forward Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A summed over input channels.
@@ -23,9 +23,10 @@ struct WinogradGeometry {
     let samplesPerChunk: Int
 
     /// V and M of one chunk together are kept near this many floats (1 MiB), so that they stay in cache
-    /// between the transforms and the GEMMs (ResNet-8's 64-channel 8×8 conv: 2.3× → 2.6× faster than im2col).
+    /// between the transforms and the GEMMs instead of going out to memory and back.
     static let chunkFloats = 1 << 18
-    /// Narrower GEMMs lose more than the cache gains (256 channels at 2×2 is fastest unchunked, P = 100).
+    /// A floor on a chunk's width: narrower GEMMs lose more than the cache gains, so deep layers on
+    /// small maps, whose whole batch has few tiles, run unchunked.
     static let minimumChunkTiles = 128
 
     /// `samplesPerChunk` nil picks it from `chunkFloats` and `minimumChunkTiles` (tests pass one to force chunks).

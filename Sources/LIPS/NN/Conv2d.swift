@@ -33,9 +33,9 @@ struct Conv2d: Layer {
     /// Whether the input itself is the col matrix (1×1 kernel, stride 1, no padding).
     private var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
     private var colRows: Int { inputShape.channels * kernel * kernel }
-    /// Whether forward and backward take the Winograd F(2×2, 3×3) path: 3×3, stride 1, padding 1, and
-    /// (measured, batch 100) at least 4 input channels (1→32 at 28×28 ran 2× slower, 3→64 at 32×32 even)
-    /// and at least 2×2 pixels (at 1×1 a tile does 16 products for 1 output against im2col's 9).
+    /// Whether forward and backward take the Winograd F(2×2, 3×3) path: 3×3, stride 1, padding 1, at
+    /// least 4 input channels (with fewer, the transforms cost as much as the multiplies they save) and
+    /// at least 2×2 pixels (at 1×1 a tile does 16 products for 1 output against im2col's 9).
     var isWinograd: Bool {
         kernel == 3 && stride == 1 && padding == 1 && inputShape.channels >= 4 && inputShape.height >= 2 && inputShape.width >= 2
     }
@@ -53,8 +53,9 @@ struct Conv2d: Layer {
     }
 
     /// The im2col path goes through the batch in chunks whose col matrix stays in a core's L2
-    /// (`chunkFloats`) while the GEMM reads it: unchunked, the stem's 15 MB col went to memory and
-    /// back twice a step (its im2col and OpenBLAS's packing of it were 16 % of a step on one core).
+    /// (`chunkFloats`) while the GEMM reads it: unchunked, the stem's col (15 MB at batch 100, many
+    /// times a core's L2) would go to memory and back twice a step, written by im2col and read again
+    /// by OpenBLAS's packing.
     /// A chunk keeps at least `minimumChunkColumns` columns so the GEMMs stay wide.
     static let chunkFloats = 1 << 17
     static let minimumChunkColumns = 512

@@ -22,9 +22,9 @@ struct Linear: Layer {
 
     func forward(_ io: LayerIO) {
         let n = io.batchSize, f = inputShape.channels, k = outputShape.channels
-        // A plain loop, not `gemm`: this product is tiny (ResNet-8: 10 × 256 × 100, 0.02 % of a
-        // step's FLOPs) and OpenBLAS routes it to its small-matrix "nn" kernel, which mallocs on
-        // every call; the training loop must not allocate. Rows start as the bias.
+        // A plain loop, not `gemm`: this product is tiny (ResNet-8: 10 × 256 × 100, a negligible
+        // share of a step's FLOPs) and OpenBLAS routes it to its small-matrix "nn" kernel, which
+        // mallocs on every call; the training loop must not allocate. Rows start as the bias.
         let weights = io.params + weightOffset
         for row in 0..<k {
             let out = io.output + row * n

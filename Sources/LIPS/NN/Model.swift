@@ -1,4 +1,4 @@
-/// How a model's linear classifier is initialised (SPEC "Init").
+/// How a model's linear classifier is initialised (docs/semantics.md §3).
 public enum LinearInitialization: Sendable {
     /// PyTorch's default: uniform ±1/√fan_in for weight and bias (ResNet, CNN).
     case pytorchDefault
@@ -46,7 +46,7 @@ public final class Model: Sendable {
     public var multiplyAddsPerSample: Int { summary.reduce(0) { $0 + $1.multiplyAdds } }
 
     /// Multiply-adds of one training sample: forward, input gradient and weight gradient (3× the
-    /// forward), less the stem's input gradient, which is never computed (PEERS.md's count).
+    /// forward), less the stem's input gradient, which is never computed.
     public var trainingMultiplyAddsPerSample: Int {
         3 * multiplyAddsPerSample - (summary.first?.multiplyAdds ?? 0)
     }
@@ -71,7 +71,7 @@ public final class Model: Sendable {
 
     // MARK: - Initialisation
 
-    /// SPEC's initialisation: conv weights Kaiming-normal (fan_out, ReLU gain), conv biases 0,
+    /// The initialisation of docs/semantics.md §3: conv weights Kaiming-normal (fan_out, ReLU gain), conv biases 0,
     /// BN weight 1 and bias 0, running mean 0 and variance 1, linear per `linearInitialization`.
     /// Every tensor draws from its own stream ("init/<name>"), so adding a layer changes no other.
     public func initialize(parameters: Arena, statistics: Arena, seed: UInt64) {

@@ -2,7 +2,7 @@
 /// `g ← g + wd·w`; `buf ← g` on the first step, then `buf ← m·buf + g`; `w ← w − lr·buf`.
 ///
 /// Holds hyper-parameters only; the momentum buffer is an arena with the parameters' layout,
-/// owned by the worker. A fresh optimizer (SPEC "Local training") is `step` with `isFirstStep`.
+/// owned by the worker. A fresh optimizer (docs/semantics.md §4) is `step` with `isFirstStep`.
 public struct SGD: Sendable {
     public var learningRate: Float
     public var momentum: Float

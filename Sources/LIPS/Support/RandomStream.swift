@@ -3,12 +3,12 @@ import Foundation
 /// A seeded pseudo-random stream (xoshiro256** seeded through SplitMix64) named by its purpose.
 ///
 /// Every random draw of a run comes from a stream derived from (seed, purpose), never from a
-/// thread or a clock, so results do not depend on scheduling (SPEC "Determinism"). The purpose is
+/// thread or a clock, so results do not depend on scheduling (docs/semantics.md §11). The purpose is
 /// hashed with FNV-1a, which, unlike Swift's `Hasher`, is the same in every process.
 public struct RandomStream: RandomNumberGenerator, Sendable {
     private var state: (UInt64, UInt64, UInt64, UInt64)
 
-    /// A stream for `purpose` (e.g. "init/conv1.weight", "shuffle/client 7/round 3") under `seed`.
+    /// A stream for `purpose` (e.g. "init/conv1.weight", "shuffle/round 3/client 7") under `seed`.
     public init(seed: UInt64, purpose: String) {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in purpose.utf8 {

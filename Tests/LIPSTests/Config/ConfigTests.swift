@@ -10,7 +10,7 @@ import Testing
 
     // MARK: Defaults
 
-    @Test func defaultsAreSPECs() throws {
+    @Test func defaultsAreTheDocumentedOnes() throws {
         let c = ExperimentConfig()
         #expect(c.dataset == "fashion-mnist" && c.dataDirectory == nil && c.partition == .dirichlet && c.alpha == 0.1)
         #expect(c.classesPerClient == 2 && c.clients == 100 && c.trainPerClient == 100 && c.testPerClient == 400)
@@ -27,7 +27,7 @@ import Testing
         #expect(try ExperimentConfig.load(yaml: "# only a comment\n", source: "c.yaml") == c)
     }
 
-    @Test func keyTableMatchesTheBrief() {
+    @Test func keyTableMatchesTheReadme() {
         #expect(ExperimentConfig.keyNames == [
             "dataset", "data_dir", "partition", "alpha", "classes_per_client", "clients", "train_num", "test_num",
             "normalize_mean", "normalize_std", "flip", "rotation", "crop_padding", "synthetic_shape", "synthetic_classes",

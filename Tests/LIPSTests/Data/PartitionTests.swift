@@ -16,7 +16,7 @@ import Testing
         #expect(p.train.allSatisfy { $0.count == 100 } && p.test.allSatisfy { $0.count == 40 })
         #expect(p.proportions.count == 20 && p.proportions.allSatisfy { abs($0.reduce(0, +) - 1) < 1e-9 })
         for client in 0..<20 {
-            // Train and test follow the same q: the per-class counts are the SPEC rounding of one q.
+            // Train and test follow the same q: the per-class counts are the rounding of one q (docs/semantics.md §2).
             let trainCounts = ClientPartition.classCounts(p.proportions[client], total: 100, scheme: .dirichlet(alpha: 0.5))
             let testCounts = ClientPartition.classCounts(p.proportions[client], total: 40, scheme: .dirichlet(alpha: 0.5))
             var seenTrain = [Int](repeating: 0, count: 10), seenTest = [Int](repeating: 0, count: 10)
@@ -28,7 +28,7 @@ import Testing
         }
     }
 
-    @Test func classCountsFollowTheSpecRounding() {
+    @Test func classCountsFollowTheDocumentedRounding() {
         let counts = ClientPartition.classCounts([0.114, 0.5, 0.386], total: 100, scheme: .dirichlet(alpha: 1))
         #expect(counts == [11, 50, 39])
         let capped = ClientPartition.classCounts([0.6, 0.6, 0], total: 10, scheme: .dirichlet(alpha: 1))

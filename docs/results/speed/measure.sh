@@ -1,20 +1,88 @@
 #!/bin/bash
-cd /work/main
-L=${OUT:-/tmp/lips-speed}
-mkdir -p $L
-T=../shared/peers/torch_fl.py
-PY=.venv-peer/bin/python
-date > $L/start
-.build/release/lips bench round --workers 2 --rounds 3 > $L/ours2.txt 2>&1
-$PY $T --dataset synthetic --model resnet8 --method fedavg --clients 100 --rounds 3 --threads 2 > $L/torch2.jsonl 2>&1
-taskset -c 0 .build/release/lips bench round --workers 1 --rounds 2 > $L/ours1.txt 2>&1
-taskset -c 0 $PY $T --dataset synthetic --model resnet8 --method fedavg --clients 100 --rounds 2 --threads 1 > $L/torch1.jsonl 2>&1
-.build/release/lips bench round --workers 2 --rounds 1 --method lips > $L/ours2lips.txt 2>&1
-$PY $T --dataset synthetic --model resnet8 --method lips --clients 100 --rounds 1 --threads 2 > $L/torch2lips.jsonl 2>&1
-taskset -c 0 .build/release/lips bench round --workers 1 --clients 20 --test-num 0 > $L/alone.txt 2>&1
-(taskset -c 1 .build/release/lips bench round --workers 1 --clients 20 --test-num 0 > $L/pair1.txt 2>&1 &)
-taskset -c 0 .build/release/lips bench round --workers 1 --clients 20 --test-num 0 > $L/pair0.txt 2>&1
-sleep 3
-rm -rf /tmp/memrun
-/usr/bin/time -v .build/release/lips run --preset fmnist-resnet8-lips --set rounds=2 --set update_freq=1 --out /tmp/memrun > $L/mem.txt 2>&1
-date > $L/end
+# Times a federated round of lips against the same round in PyTorch (reference/torch_round.py),
+# alternating the two so that both see the same machine: on 2 cores (lips 2 workers, PyTorch 2
+# threads) and on 1 core (`taskset -c 0`, lips 1 worker, PyTorch 1 thread). Writes the raw logs into
+# OUT_DIR and prints, per setting and side, the min and median round seconds and lips / PyTorch.
+#
+#   docs/results/speed/measure.sh [OUT_DIR]        # default OUT_DIR: a new folder from mktemp -d
+#
+# Knobs (environment): CLIENTS (100), ROUNDS (3: timed rounds per side and setting), MODEL (resnet8
+# or vgg11bn), METHOD (fedavg; lips times masking rounds), SETTINGS ("2cores 1core"),
+# REFERENCE_VENV (.venv-reference). The defaults take about a quarter of an hour on a 2-core
+# machine; `CLIENTS=10 ROUNDS=1` checks the script in a few minutes. Missing pieces are built
+# first: the release binary (swift build) and the PyTorch environment (make reference-env).
+# Cores are the first one or two of the process's affinity mask, so it also runs inside taskset
+# or a Slurm allocation.
+set -euo pipefail
+
+OUT=${1:-$(mktemp -d "${TMPDIR:-/tmp}/lips-speed.XXXXXX")}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+cd "$(dirname "$0")/../../.."
+
+CLIENTS=${CLIENTS:-100}
+ROUNDS=${ROUNDS:-3}
+MODEL=${MODEL:-resnet8}
+METHOD=${METHOD:-fedavg}
+SETTINGS=${SETTINGS:-2cores 1core}
+REFERENCE_VENV=${REFERENCE_VENV:-.venv-reference}
+LIPS=.build/release/lips
+PYTHON=$REFERENCE_VENV/bin/python
+
+if [ ! -x "$LIPS" ]; then
+    echo "measure.sh: building $LIPS" >&2
+    swift build -c release --product lips
+fi
+if [ ! -x "$PYTHON" ]; then
+    echo "measure.sh: building the PyTorch environment $REFERENCE_VENV" >&2
+    make reference-env REFERENCE_VENV="$REFERENCE_VENV"
+fi
+
+# The first two CPUs this process may use (taskset, Slurm cpusets), as taskset lists.
+read -r first second < <("$PYTHON" -c 'import os; print(*sorted(os.sched_getaffinity(0))[:2])')
+
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1), $(getconf _NPROCESSORS_ONLN) online"
+    echo "workload: $MODEL, $METHOD, $CLIENTS clients x 5 epochs x 100 samples, 400 test images each; $ROUNDS rounds per side"
+    echo "torch: $("$PYTHON" -c 'import torch; print(torch.__version__)')"
+} > "$OUT/about.txt"
+
+# One round of each side, ROUNDS times, alternating; every output appended to the setting's logs.
+# (The setup of each process — data, model, lips's SGEMM peak — is outside the timed round.)
+for setting in $SETTINGS; do
+    case $setting in
+        2cores)
+            [ -n "${second:-}" ] || { echo "measure.sh: setting 2cores needs two CPUs, this process has one" >&2; exit 2; }
+            pin=(taskset -c "$first,$second"); workers=2 ;;
+        1core) pin=(taskset -c "$first"); workers=1 ;;
+        *) echo "measure.sh: unknown setting '$setting' (2cores, 1core)" >&2; exit 2 ;;
+    esac
+    for ((i = 1; i <= ROUNDS; i++)); do
+        echo "measure.sh: $setting, round $i of $ROUNDS: lips, then PyTorch" >&2
+        "${pin[@]}" "$LIPS" bench round --model "$MODEL" --method "$METHOD" --clients "$CLIENTS" \
+            --workers "$workers" --rounds 1 >> "$OUT/lips-$setting.txt" 2>&1
+        "${pin[@]}" "$PYTHON" reference/torch_round.py --model "$MODEL" --method "$METHOD" --clients "$CLIENTS" \
+            --threads "$workers" --rounds 1 >> "$OUT/torch-$setting.jsonl" 2>> "$OUT/torch-$setting.log"
+    done
+done
+
+# Round seconds: lips prints "round 0: 29.39 s (training …)", PyTorch a JSON line with "round_s".
+"$PYTHON" - "$OUT" $SETTINGS <<'EOF' | tee "$OUT/summary.txt"
+import json, re, statistics, sys
+out, settings = sys.argv[1], sys.argv[2:]
+print(f"round seconds ({out})")
+print(f"{'setting':8} {'side':8} {'rounds':>6} {'min':>8} {'median':>8}")
+for setting in settings:
+    with open(f"{out}/lips-{setting}.txt") as f:
+        ours = [float(m.group(1)) for m in re.finditer(r"^round \d+: ([0-9.]+) s", f.read(), re.M)]
+    with open(f"{out}/torch-{setting}.jsonl") as f:
+        theirs = [json.loads(line)["round_s"] for line in f if line.strip()]
+    if not ours or not theirs:
+        sys.exit(f"measure.sh: no rounds found for {setting} in {out}")
+    for side, times in (("lips", ours), ("PyTorch", theirs)):
+        print(f"{setting:8} {side:8} {len(times):6d} {min(times):8.2f} {statistics.median(times):8.2f}")
+    print(f"{setting:8} {'ratio':8} {'':6} {min(ours) / min(theirs):8.2f} "
+          f"{statistics.median(ours) / statistics.median(theirs):8.2f}   (lips / PyTorch)")
+EOF

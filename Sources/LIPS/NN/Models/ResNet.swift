@@ -1,5 +1,5 @@
 extension Model {
-    /// The authors' ResNet (SPEC "Models"): 7×7/2 stem conv (64, no bias) → BN → ReLU → 3×3/2
+    /// The authors' ResNet (docs/semantics.md §3): 7×7/2 stem conv (64, no bias) → BN → ReLU → 3×3/2
     /// max-pool (pad 1) → BasicBlock stages with planes 64, 128, 256, 512 (first stride 1, then 2)
     /// → global average pool → Linear. Depth 4/6/8/10 = 1/2/3/4 stages of one block; 18 = four
     /// stages of two blocks. Names follow the PyTorch module (`conv1`, `layers.S.B.conv1`, `classifier`).

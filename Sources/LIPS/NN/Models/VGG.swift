@@ -6,7 +6,7 @@ extension Model {
         16: [64, 64, nil, 128, 128, nil, 256, 256, 256, nil, 512, 512, 512, nil, 512, 512, 512, nil],
     ]
 
-    /// VGG with BatchNorm (SPEC "Models"): each conv 3×3 pad 1 *with* bias → BN → ReLU, `nil` a 2×2
+    /// VGG with BatchNorm (docs/semantics.md §3): each conv 3×3 pad 1 *with* bias → BN → ReLU, `nil` a 2×2
     /// max-pool, then Linear(512·h·w, classes) — 512 for 32×32 inputs. Module indices follow
     /// PyTorch's `features` sequence (`features.0` conv, `.1` BN, `.2` ReLU, `.3` max-pool…).
     public static func vgg(depth: Int, classes: Int, input: Shape) -> Model {
