@@ -1,4 +1,4 @@
-/// SPEC "Local training": how long and how a client trains on its own data.
+/// How long and how a client trains on its own data (docs/semantics.md §4).
 public struct LocalTrainingOptions: Sendable {
     public var epochs: Int
     public var batchSize: Int
@@ -26,7 +26,7 @@ public struct LocalTrainingResult: Sendable {
 /// every client the worker trains, so training a client allocates nothing.
 ///
 /// After `train`, `gradients` holds the gradient of the client's **last** local step, which LIPS
-/// keeps for its mask (SPEC "LIPS").
+/// keeps for its mask (docs/semantics.md §6).
 public final class ClientTrainer {
     public let model: Model
     public let options: LocalTrainingOptions
@@ -36,7 +36,7 @@ public final class ClientTrainer {
     /// The epoch's sample order, reused.
     private var order: [Int] = []
     /// One batch of predicted classes, for `scoreSamples`.
-    private let predictions: UnsafeMutablePointer<Int32>
+    private let predictions: OwnedBuffer<Int32>
 
     public init(model: Model, options: LocalTrainingOptions) {
         precondition(options.epochs >= 1 && options.batchSize >= 1, "ClientTrainer: epochs and batch size must be ≥ 1")
@@ -45,12 +45,7 @@ public final class ClientTrainer {
         gradients = model.makeParameters()
         momentum = model.makeParameters()
         workspace = model.makeWorkspace(batchSize: options.batchSize)
-        predictions = .allocate(capacity: options.batchSize)
-        predictions.initialize(repeating: 0, count: options.batchSize)
-    }
-
-    deinit {
-        predictions.deallocate()
+        predictions = OwnedBuffer(repeating: 0, count: options.batchSize)
     }
 
     /// Trains `parameters` and `statistics` in place on the samples `indices` of `data`, with a
@@ -121,7 +116,7 @@ public final class ClientTrainer {
                     assembler.assemble(data, indices: batch, into: input, labels: labels, random: &none)
                 }
             }
-            model.predict(workspace, parameters: parameters, statistics: statistics, batchSize: n, into: predictions)
+            model.predict(workspace, parameters: parameters, statistics: statistics, batchSize: n, into: predictions.base)
             for (j, index) in batch.enumerated() {
                 correct[written + j] = predictions[j] == data.labels[index] ? 1 : 0
             }

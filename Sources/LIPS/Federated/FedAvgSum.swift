@@ -1,4 +1,4 @@
-/// The running FedAvg sum (SPEC "Aggregation"): Σ_k (n_k / n) · θ_k over the round's clients, for
+/// The running FedAvg sum (docs/semantics.md §5): Σ_k (n_k / n) · θ_k over the round's clients, for
 /// the parameters and the BN statistics alike. Callers add clients in client-index order (the
 /// scheduler's `OrderedTurn`), which makes the Float sum — and so the new global model — the same
 /// for any worker count.

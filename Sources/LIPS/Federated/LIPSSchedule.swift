@@ -1,4 +1,4 @@
-/// When LIPS masks and how densely (SPEC "LIPS"): on a masking round r (r % updateFrequency == 0)
+/// When LIPS masks and how densely (docs/semantics.md §6): on a masking round r (r % updateFrequency == 0)
 /// the masks sent after aggregation keep d_r = d0 + (1 − d0)·r / R of each maskable layer.
 public struct LIPSSchedule: Sendable, Equatable {
     public let initialDensity: Double

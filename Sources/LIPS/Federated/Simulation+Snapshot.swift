@@ -14,9 +14,11 @@ extension Simulation {
     /// The state after the last finished round. Stored gradients are included only with partial
     /// participation, where a client's next mask may come from a gradient of an earlier round.
     public func snapshot() -> SimulationSnapshot {
-        SimulationSnapshot(nextRound: nextRound, global: global.array, globalStatistics: globalStatistics.array,
-                           reference: reference?.array ?? [],
-                           clients: store.snapshot(includingGradients: config.participation < 1))
+        var clients = store.snapshot(includingGradients: config.participation < 1)
+        clients.hasMask = sparsifier.hasMask.array
+        clients.maskWords = sparsifier.words.array
+        return SimulationSnapshot(nextRound: nextRound, global: global.array, globalStatistics: globalStatistics.array,
+                                  reference: reference?.array ?? [], clients: clients)
     }
 
     /// Continues from `snapshot`, taken from a run of the same config. Throws a `UserError` when
@@ -27,7 +29,10 @@ extension Simulation {
               snapshot.nextRound >= 0 else {
             throw UserError("checkpoint does not match model \(model.name) (\(global.count) parameters)")
         }
-        if let problem = store.restore(snapshot.clients) { throw UserError("checkpoint: \(problem)") }
+        if let problem = sparsifier.restore(hasMask: snapshot.clients.hasMask, words: snapshot.clients.maskWords)
+            ?? store.restore(snapshot.clients) {
+            throw UserError("checkpoint: \(problem)")
+        }
         global.set(snapshot.global, at: 0)
         globalStatistics.set(snapshot.globalStatistics, at: 0)
         if snapshot.reference.isEmpty {

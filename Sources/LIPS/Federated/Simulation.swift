@@ -1,11 +1,12 @@
 import Foundation
 
 /// A federated run in memory: the global model, every client's server-side state and one slot per
-/// worker. `runRound()` does one round of SPEC's protocol — local training of the selected
-/// clients, FedAvg, LIPS masks on masking rounds, evaluation and inertia metrics — and returns its
-/// metrics. Files (metrics, checkpoints) are the caller's business (`Run/`).
+/// worker. `runRound()` does one round of the protocol — local training of the selected clients
+/// (docs/semantics.md §4), FedAvg (§5), LIPS masks on masking rounds (§6), evaluation (§9) and
+/// layer metrics (§10) — and returns its metrics. Files (metrics, checkpoints) are the caller's
+/// business (`Run/`).
 ///
-/// Results are a pure function of the config and the data: every random draw is named by
+/// Results are a pure function of the config and the data (§11): every random draw is named by
 /// (seed, purpose, round, client), and every sum over clients runs in client-index order.
 public final class Simulation {
     public let config: ExperimentConfig
@@ -27,17 +28,14 @@ public final class Simulation {
     let schedule: LIPSSchedule?
     let slots: [WorkerSlot]
     let store: ClientStore
+    let sparsifier: LIPSSparsifier
     let previousGlobal: Arena
     let sum: FedAvgSum
-    /// Mean gradient of the round's clients, laid out like a ClientStore slab (diversity metric).
-    let meanGradient: SharedBuffer<Float>
     /// Distinct test samples over all clients (all of them with `global_test`), evaluated once
     /// whenever every client holds the same model.
     let distinctTest: [Int]
     /// Position in `distinctTest` of each test sample, −1 if no client holds it.
     let distinctPosition: [Int]
-    /// Received non-zeros per client and maskable tensor after the last aggregation.
-    let receivedNonzeros: SharedBuffer<Int>
 
     /// Builds the model, the partition and the workers. Throws a `UserError` for a config the
     /// data cannot satisfy.
@@ -75,13 +73,12 @@ public final class Simulation {
         slots = (0..<pool.workers).map { _ in WorkerSlot(model: model, options: options) }
         store = ClientStore(model: model, clients: config.clients, precision: config.gradientPrecision,
                             keepsLocalState: config.batchNorm == .local)
+        sparsifier = LIPSSparsifier(tracked: store.tracked, clients: config.clients)
         global = model.makeParameters()
         globalStatistics = model.makeStatistics()
         model.initialize(parameters: global, statistics: globalStatistics, seed: config.seed)
         previousGlobal = Arena(copying: global)
         sum = FedAvgSum(model: model)
-        meanGradient = SharedBuffer(repeating: 0, count: store.trackedCount)
-        receivedNonzeros = SharedBuffer(repeating: 0, count: config.clients * store.maskableTracked.count)
 
         var position = [Int](repeating: -1, count: data.test.count)
         if config.globalTest {
@@ -99,7 +96,7 @@ public final class Simulation {
     }
 
     /// Bytes of server-side state per client (stored gradient, mask bits, local BN state).
-    public var clientStateBytes: Int { store.bytesPerClient }
+    public var clientStateBytes: Int { store.bytesPerClient + sparsifier.wordsPerClient * MemoryLayout<UInt64>.size }
 
     /// The clients that train in `round`: all, or a seeded fraction (sorted).
     public func selectedClients(round: Int) -> [Int] {
@@ -131,19 +128,18 @@ public final class Simulation {
         if round == config.referenceRound { reference = Arena(copying: global) }
 
         let density = schedule?.density(afterRound: round)
-        if let density { cutMasks(density: density) } else { store.clearMasks() }
-        let layers = layerMetrics(round: round, selected: selected)
+        let received = sendMasks(density: density)
+        let layers = LayerMetrics.measure(round: round, selected: selected, global: global, previous: previousGlobal,
+                                          reference: reference, received: received, masks: sparsifier, store: store,
+                                          pool: pool, slots: slots)
 
         let evaluationStarted = DispatchTime.now()
         var accuracies: (personalized: Double?, dense: Double?, global: Double?) = (nil, nil, nil)
         if evaluates(round: round) { accuracies = evaluate() }
         let finished = DispatchTime.now()
 
-        let maskableCount = store.maskableCount
-        let nonzeros = receivedNonzeros.array.reduce(0, +)
         let metrics = RoundMetrics(
-            round: round, method: config.method.rawValue, density: density ?? 1,
-            receivedDensity: maskableCount == 0 ? 1 : Double(nonzeros) / Double(maskableCount * config.clients),
+            round: round, method: config.method.rawValue, density: density ?? 1, receivedDensity: received.density,
             clientsTrained: selected.count, trainLoss: training.loss, trainAccuracy: training.accuracy,
             personalizedAccuracy: accuracies.personalized, denseAccuracy: accuracies.dense,
             globalAccuracy: accuracies.global,
@@ -165,7 +161,7 @@ public final class Simulation {
     /// accuracy, sample-weighted over clients.
     private func train(_ selected: [Int], round: Int) -> (loss: Double, accuracy: Double) {
         sum.reset()
-        let (slots, store, partition, data, assembler) = (slots, store, partition, data, trainAssembler)
+        let (slots, store, masks, partition, data, assembler) = (slots, store, sparsifier, partition, data, trainAssembler)
         let totalSamples = selected.reduce(0) { $0 + partition.train[$1].count }
         let fold = TrainingFold()
         let turn = OrderedTurn()
@@ -174,8 +170,7 @@ public final class Simulation {
         pool.forEach(selected.count) { position, worker in
             let client = selected[position]
             let slot = slots[worker]
-            store.writeReceivedModel(client, global: global, globalStatistics: globalStatistics,
-                                     parameters: slot.parameters, statistics: slot.statistics)
+            slot.receive(client, global: global, globalStatistics: globalStatistics, masks: masks, store: store)
             let result = slot.trainer.train(parameters: slot.parameters, statistics: slot.statistics, data: data.train,
                                             indices: partition.train[client], assembler: assembler,
                                             seed: seed, round: round, client: client)
@@ -192,95 +187,19 @@ public final class Simulation {
 
     // MARK: LIPS
 
-    /// Cuts every client's mask at `density` from its stored gradient and the new global weights;
-    /// a client that has never trained keeps the dense model (except with the |w| criterion,
-    /// which needs no gradient). `runRound` calls it after a masking round's aggregation; it is
-    /// public for benchmarks.
-    public func cutMasks(density: Double) {
-        let (slots, store, global, nonzeros) = (slots, store, global, receivedNonzeros)
-        let byWeightOnly = config.criterion == .weight
-        let maskables = store.maskableTracked.count
-        pool.forEach(config.clients) { client, worker in
-            let slot = slots[worker]
-            let (values, scores, work) = slot.scratch
-            guard byWeightOnly || store.hasGradient[client] else {
-                store.hasMask[client] = false
-                for (maskable, index) in store.maskableTracked.enumerated() {
-                    let entry = store.tracked[index]
-                    nonzeros[client * maskables + maskable] = LayerInertia.nonzeroCount(global.base + entry.offset, count: entry.count)
-                }
-                return
-            }
-            for (maskable, index) in store.maskableTracked.enumerated() {
-                let entry = store.tracked[index]
-                let weights = global.base + entry.offset
-                if !byWeightOnly { store.loadGradient(client, tracked: index, into: values) }
-                LIPSMask.cut(weights: weights, gradients: byWeightOnly ? nil : values, count: entry.count, density: density,
-                             scores: scores, work: work, mask: values)
-                store.setMask(client, maskable: maskable, from: values)
-                var kept = 0
-                for i in 0..<entry.count where values[i] != 0 && weights[i] != 0 { kept += 1 }
-                nonzeros[client * maskables + maskable] = kept
-            }
-            store.hasMask[client] = true
-        }
+    /// The masks sent after this round's aggregation: cut at `density` from each client's stored
+    /// gradient and the new global weights on a masking round, none otherwise. Returns the
+    /// non-zeros each client receives per maskable layer, which the round and layer metrics report.
+    func sendMasks(density: Double?) -> LIPSSparsifier.Received {
+        guard let density else { return sparsifier.clear(global: global) }
+        return sparsifier.cut(density: density, criterion: config.criterion, global: global, store: store,
+                              pool: pool, slots: slots)
     }
 
-    // MARK: Metrics
-
-    /// Inertia, gradient norm and diversity, and received density of every conv and linear weight.
-    private func layerMetrics(round: Int, selected: [Int]) -> [LayerMetrics] {
-        let (slots, store, global, previous, reference, mean, nonzeros) =
-            (slots, store, global, previousGlobal, reference, meanGradient, receivedNonzeros)
-        let clients = config.clients
-        let maskables = store.maskableTracked.count
-        let maskedRound = (0..<clients).contains { store.hasMask[$0] }
-        let rows = SharedBuffer<LayerMetrics?>(repeating: nil, count: store.tracked.count)
-        pool.forEach(store.tracked.count) { index, worker in
-            let entry = store.tracked[index]
-            let count = entry.count
-            let weights = global.base + entry.offset
-            let values = slots[worker].scratch.0
-            let average = mean.base + store.trackedStart[index]
-            // Mean gradient over the round's clients, summed in client order.
-            average.update(repeating: 0, count: count)
-            for client in selected {
-                store.loadGradient(client, tracked: index, into: values)
-                for i in 0..<count { average[i] += values[i] }
-            }
-            let scale = 1 / Float(selected.count)
-            for i in 0..<count { average[i] *= scale }
-            var normSum = 0.0, diversitySum = 0.0
-            for client in selected {
-                store.loadGradient(client, tracked: index, into: values)
-                var norm = 0.0, distance = 0.0
-                for i in 0..<count {
-                    norm += Double(values[i]) * Double(values[i])
-                    let d = Double(values[i]) - Double(average[i])
-                    distance += d * d
-                }
-                normSum += norm.squareRoot()
-                diversitySum += distance.squareRoot()
-            }
-            let toReference = reference.map { LayerInertia.distances(weights, reference: $0.base + entry.offset, count: count) }
-            var density = 1.0
-            if let maskable = store.maskableTracked.firstIndex(of: index) {
-                let kept = maskedRound
-                    ? (0..<clients).reduce(0) { $0 + nonzeros[$1 * maskables + maskable] }
-                    : clients * LayerInertia.nonzeroCount(weights, count: count)
-                if !maskedRound {
-                    for client in 0..<clients { nonzeros[client * maskables + maskable] = kept / clients }
-                }
-                density = Double(kept) / Double(clients * count)
-            }
-            rows[index] = LayerMetrics(
-                round: round, layer: entry.name,
-                relativeUpdate: LayerInertia.relativeUpdate(new: weights, old: previous.base + entry.offset, count: count),
-                l1ToReference: toReference?.l1, l2ToReference: toReference?.l2, cosineToReference: toReference?.cosine,
-                gradientNorm: normSum / Double(selected.count), gradientDiversity: diversitySum / Double(selected.count),
-                receivedDensity: density)
-        }
-        return rows.array.compactMap { $0 }
+    /// Cuts every client's mask at `density`, as `runRound` does after a masking round's
+    /// aggregation; public for benchmarks.
+    public func cutMasks(density: Double) {
+        _ = sendMasks(density: density)
     }
 
     // MARK: Evaluation
@@ -291,10 +210,10 @@ public final class Simulation {
     public func evaluate() -> (personalized: Double?, dense: Double?, global: Double?) {
         guard !distinctTest.isEmpty else { return (nil, nil, nil) }
         // The dense global model scores each distinct test sample once; clients look theirs up.
-        let correct = SharedBuffer<UInt8>(repeating: 0, count: distinctTest.count)
+        let correct = OwnedBuffer<UInt8>(repeating: 0, count: distinctTest.count)
         let (slots, global, globalStatistics, data, assembler, distinct) =
             (slots, global, globalStatistics, data, evalAssembler, distinctTest)
-        let (store, partition) = (store, partition)
+        let (store, masks, partition) = (store, sparsifier, partition)
         let batch = config.batchSize
         let chunks = (distinct.count + batch - 1) / batch
         pool.forEach(chunks) { chunk, worker in
@@ -314,22 +233,26 @@ public final class Simulation {
             ? Double(correct.array.reduce(0) { $0 + Int($1) }) / Double(distinct.count) : nil
 
         // Clients that receive their own model (a mask, or local BN state) are scored one by one.
-        let personal = SharedBuffer<Double>(repeating: 0, count: config.clients)
-        let personalClients = clientsWithTests.filter { store.receivesPersonalModel($0) }
+        let personal = OwnedBuffer<Double>(repeating: 0, count: config.clients)
+        let personalClients = clientsWithTests.filter { receivesPersonalModel($0) }
         pool.forEach(personalClients.count) { position, worker in
             let client = personalClients[position]
             let slot = slots[worker]
-            store.writeReceivedModel(client, global: global, globalStatistics: globalStatistics,
-                                     parameters: slot.parameters, statistics: slot.statistics)
+            slot.receive(client, global: global, globalStatistics: globalStatistics, masks: masks, store: store)
             personal[client] = slot.trainer.accuracy(parameters: slot.parameters, statistics: slot.statistics,
                                                      data: data.test, indices: partition.test[client], assembler: assembler)
         }
         var personalizedSum = 0.0
         for client in clientsWithTests {
-            personalizedSum += store.receivesPersonalModel(client) ? personal[client] : denseByClient[client]
+            personalizedSum += receivesPersonalModel(client) ? personal[client] : denseByClient[client]
         }
         let personalized = clientsWithTests.isEmpty ? nil : personalizedSum / Double(clientsWithTests.count)
         return (personalized, dense, globalAccuracy)
+    }
+
+    /// Whether client `client` receives something other than the dense global model.
+    func receivesPersonalModel(_ client: Int) -> Bool {
+        sparsifier.hasMask[client] || (store.keepsLocalState && store.hasLocal[client])
     }
 }
 

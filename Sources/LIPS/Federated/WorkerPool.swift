@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 
-/// A fixed number of workers running index-parallel work (DESIGN "Concurrency").
+/// A fixed number of workers running index-parallel work (docs/semantics.md §11).
 ///
 /// Indices are handed out in increasing order to whichever worker is free, so the pool balances
 /// load; results never depend on which worker ran an index, because every per-index output has its
@@ -29,28 +29,10 @@ public struct WorkerPool: Sendable {
             for index in 0..<count { body(index, 0) }
             return
         }
-        let counter = IndexDispenser(count: count)
+        let indices = LockedCounter(limit: count)
         DispatchQueue.concurrentPerform(iterations: min(workers, count)) { worker in
-            while let index = counter.next() { body(index, worker) }
+            while let index = indices.next() { body(index, worker) }
         }
-    }
-}
-
-/// Hands out 0, 1, 2, … to concurrent callers.
-final class IndexDispenser: @unchecked Sendable {
-    private let lock = NSLock()
-    private var nextIndex = 0
-    private let count: Int
-
-    init(count: Int) { self.count = count }
-
-    /// The next index, or nil when all have been handed out.
-    func next() -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard nextIndex < count else { return nil }
-        nextIndex += 1
-        return nextIndex - 1
     }
 }
 

@@ -6,52 +6,29 @@ final class WorkerSlot: @unchecked Sendable {
     let trainer: ClientTrainer
     let parameters: Arena
     let statistics: Arena
-    /// Three scratch vectors as long as the largest tensor (a gradient, its scores, top-k work).
-    let scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-    let scratchCount: Int
+    /// Three scratch vectors as long as the largest tensor: a stored gradient (or a mask), its
+    /// scores (or the clients' mean gradient) and top-k work.
+    let values: OwnedBuffer<Float>
+    let scores: OwnedBuffer<Float>
+    let work: OwnedBuffer<Float>
 
     init(model: Model, options: LocalTrainingOptions) {
         trainer = ClientTrainer(model: model, options: options)
         parameters = model.makeParameters()
         statistics = model.makeStatistics()
         let count = max(1, model.parameterLayout.entries.map(\.count).max() ?? 1)
-        func make() -> UnsafeMutablePointer<Float> {
-            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            pointer.initialize(repeating: 0, count: count)
-            return pointer
-        }
-        scratchCount = count
-        scratch = (make(), make(), make())
+        values = OwnedBuffer(repeating: 0, count: count)
+        scores = OwnedBuffer(repeating: 0, count: count)
+        work = OwnedBuffer(repeating: 0, count: count)
     }
 
-    deinit {
-        scratch.0.deallocate()
-        scratch.1.deallocate()
-        scratch.2.deallocate()
+    /// Overwrites the slot's model with the one client `client` receives after the last
+    /// aggregation: the global model, with its LIPS mask applied (docs/semantics.md §6) and its
+    /// local BN state laid over (§7).
+    func receive(_ client: Int, global: Arena, globalStatistics: Arena, masks: LIPSSparsifier, store: ClientStore) {
+        parameters.copy(from: global)
+        statistics.copy(from: globalStatistics)
+        if masks.hasMask[client] { masks.apply(client, to: parameters) }
+        if store.keepsLocalState { store.applyLocal(client, parameters: parameters, statistics: statistics) }
     }
-}
-
-/// A fixed-size output buffer shared by a parallel section, where each index writes only its own
-/// elements. Sendable by that rule; read it only after the section ends.
-final class SharedBuffer<Element>: @unchecked Sendable {
-    let count: Int
-    let base: UnsafeMutablePointer<Element>
-
-    init(repeating value: Element, count: Int) {
-        self.count = count
-        base = .allocate(capacity: max(count, 1))
-        base.initialize(repeating: value, count: max(count, 1))
-    }
-
-    deinit {
-        base.deinitialize(count: max(count, 1))
-        base.deallocate()
-    }
-
-    subscript(index: Int) -> Element {
-        get { base[index] }
-        set { base[index] = newValue }
-    }
-
-    var array: [Element] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }

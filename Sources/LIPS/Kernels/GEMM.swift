@@ -64,9 +64,3 @@ func gemmReference(
 public func setBLASThreads(_ count: Int) {
     openblas_set_num_threads(Int32(max(1, count)))
 }
-
-/// OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64".
-public func blasConfiguration() -> String {
-    guard let text = openblas_get_config() else { return "unknown" }
-    return String(cString: text)
-}

@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 
 /// The SGEMM rate this machine reaches on a model's own shapes, measured in-process so that
 /// `lips bench round` can quote training speed as a fraction of it ("the figure users quote").
@@ -30,35 +29,21 @@ public enum GEMMPeak {
     public static func measure(workers: Int, seconds: Double = 1, shapes: [(m: Int, n: Int, k: Int)] = resnet8Shapes) -> Double {
         setBLASThreads(workers == 1 ? AvailableCores.count : 1)
         let largest = shapes.reduce(0) { max($0, $1.m * $1.k, $1.k * $1.n, $1.m * $1.n) }
-        let flops = SharedCounter()
+        let flops = LockedCounter()
         let start = DispatchTime.now()
         DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
-            let a = UnsafeMutablePointer<Float>.allocate(capacity: largest)
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: largest)
-            let c = UnsafeMutablePointer<Float>.allocate(capacity: largest)
-            defer { a.deallocate(); b.deallocate(); c.deallocate() }
-            a.initialize(repeating: 0.5, count: largest)
-            b.initialize(repeating: 0.25, count: largest)
-            c.initialize(repeating: 0, count: largest)
-            var done = 0.0
+            let a = [Float](repeating: 0.5, count: largest), b = [Float](repeating: 0.25, count: largest)
+            var c = [Float](repeating: 0, count: largest)
+            var done = 0
             while Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 < seconds {
                 for shape in shapes {
-                    gemm(.noTranspose, .noTranspose, m: shape.m, n: shape.n, k: shape.k, a: a, lda: shape.k,
-                         b: b, ldb: shape.n, beta: 0, c: c, ldc: shape.n)
-                    done += 2 * Double(shape.m * shape.n * shape.k)
+                    multiply(shape, a: a, b: b, c: &c)
+                    done += 2 * shape.m * shape.n * shape.k
                 }
             }
             flops.add(done)
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        return flops.value / elapsed / 1e9
+        return Double(flops.value) / elapsed / 1e9
     }
-}
-
-/// A Double total that concurrent workers add to once each.
-private final class SharedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var total = 0.0
-    func add(_ amount: Double) { lock.lock(); total += amount; lock.unlock() }
-    var value: Double { lock.lock(); defer { lock.unlock() }; return total }
 }

@@ -1,4 +1,4 @@
-// scores (n), keep ≤ n; mask (n) of 0/1. Ties broken by lower index (SPEC "LIPS").
+// scores (n), keep ≤ n; mask (n) of 0/1. Ties broken by lower index (docs/semantics.md §6).
 
 /// Writes into `mask` 1 for the `keep` entries of largest score and 0 elsewhere; among equal
 /// scores the lower index wins. `work` holds `n` floats of scratch. O(n): one selection of the

@@ -12,7 +12,7 @@ public struct ParameterEntry: Sendable, Equatable {
     public let offset: Int
     public let count: Int
     public let kind: ParameterKind
-    /// Whether LIPS masks it: every conv weight but the stem's (SPEC "LIPS").
+    /// Whether LIPS masks it: every conv weight but the stem's (docs/semantics.md §6).
     public let maskable: Bool
 
     /// The arena indices of this entry.

@@ -12,7 +12,7 @@ public final class Workspace {
     let cacheOffsets: [Int]
     let gradientOffsets: (Int, Int)
     let scratchOffset: Int
-    let labels: UnsafeMutablePointer<Int32>
+    let labels: OwnedBuffer<Int32>
     let activationCounts: [Int]
 
     init(capacity: Int, activationCounts: [Int], cacheCounts: [Int], gradientCount: Int, scratchCount: Int) {
@@ -36,16 +36,8 @@ public final class Workspace {
         self.cacheOffsets = cacheOffsets
         self.activationCounts = activationCounts
         arena = Arena(count: offset)
-        labels = .allocate(capacity: max(capacity, 1))
-        labels.initialize(repeating: 0, count: max(capacity, 1))
+        labels = OwnedBuffer(repeating: 0, count: capacity)
     }
-
-    deinit {
-        labels.deallocate()
-    }
-
-    /// Floats held, for memory accounting.
-    public var floatCount: Int { arena.count }
 
     /// Write access to the input batch, channel-major (C, N, H, W) for up to `capacity` samples.
     public func withInput<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
@@ -54,7 +46,7 @@ public final class Workspace {
 
     /// Write access to the batch's class labels.
     public func withLabels<R>(_ body: (UnsafeMutableBufferPointer<Int32>) throws -> R) rethrows -> R {
-        try body(UnsafeMutableBufferPointer(start: labels, count: capacity))
+        try body(UnsafeMutableBufferPointer(start: labels.base, count: capacity))
     }
 
     /// Read access to the logits of the last forward pass, channel-major (classes, N).

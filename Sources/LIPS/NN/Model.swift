@@ -79,7 +79,7 @@ public final class Model: Sendable {
                      "Model.initialize: arenas do not match the layouts")
         for entry in parameterLayout.entries {
             var random = RandomStream(seed: seed, purpose: "init/\(entry.name)")
-            let values = parameters.base + entry.offset
+            let values = parameters.pointer(to: entry)
             switch entry.kind {
             case .convWeight:
                 let fanOut = entry.shape[0] * entry.shape[2] * entry.shape[3]
@@ -110,7 +110,7 @@ public final class Model: Sendable {
             }
         }
         for entry in statisticsLayout.entries {
-            fill(statistics.base + entry.offset, entry.kind == .runningVariance ? 1 : 0, count: entry.count)
+            fill(statistics.pointer(to: entry), entry.kind == .runningVariance ? 1 : 0, count: entry.count)
         }
     }
 
@@ -154,7 +154,7 @@ public final class Model: Sendable {
     /// logits' gradient into the first gradient buffer when `gradient` is true.
     func loss(_ workspace: Workspace, batchSize: Int, gradient: Bool) -> (loss: Double, correct: Int) {
         let base = workspace.arena.base
-        return softmaxCrossEntropy(logits: base + workspace.activationOffsets[layers.count], labels: workspace.labels,
+        return softmaxCrossEntropy(logits: base + workspace.activationOffsets[layers.count], labels: workspace.labels.base,
                                    classes: classes, batchSize: batchSize,
                                    dLogits: gradient ? base + workspace.gradientOffsets.0 : nil)
     }
@@ -192,7 +192,7 @@ public final class Model: Sendable {
     public func evaluate(_ workspace: Workspace, parameters: Arena, statistics: Arena, batchSize: Int) -> Int {
         forward(workspace, parameters: parameters, statistics: statistics, batchSize: batchSize, training: false)
         let base = workspace.arena.base
-        return countCorrect(logits: base + workspace.activationOffsets[layers.count], labels: workspace.labels,
+        return countCorrect(logits: base + workspace.activationOffsets[layers.count], labels: workspace.labels.base,
                             classes: classes, batchSize: batchSize)
     }
 

@@ -157,23 +157,20 @@ public struct SweepRunner: Sendable {
     }
 }
 
-/// The shared state of a sweep's lanes: the next run to start, each run's result, the stop flag.
-/// Every access holds the lock, so lanes on any threads may share it.
+/// The shared state of a sweep's lanes: the next run to start (stopped on Ctrl-C or a failure)
+/// and each run's result. Every access holds a lock, so lanes on any threads may share it.
 private final class SweepState: @unchecked Sendable {
     private let lock = NSLock()
-    private var nextIndex = 0
-    private var stopped = false
+    private let indices: LockedCounter
     private var results: [Result<SweepRunner.RunResult, Error>?]
 
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-
-    func next() -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !stopped, nextIndex < results.count else { return nil }
-        nextIndex += 1
-        return nextIndex - 1
+    init(count: Int) {
+        indices = LockedCounter(limit: count)
+        results = Array(repeating: nil, count: count)
     }
+
+    /// The next run to start, or nil when all have started or the sweep was stopped.
+    func next() -> Int? { indices.next() }
 
     func finish(_ index: Int, _ result: Result<SweepRunner.RunResult, Error>) {
         lock.lock()
@@ -181,11 +178,7 @@ private final class SweepState: @unchecked Sendable {
         lock.unlock()
     }
 
-    func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
-    }
+    func stop() { indices.stop() }
 
     /// The summary in sweep order; rethrows the first failure in sweep order.
     func summary(names: [String]) throws -> SweepRunner.Summary {

@@ -204,11 +204,10 @@ import Testing
         expectUserError("/nonexistent/missing.yaml: config file not found") {
             _ = try ExperimentConfig.load(file: "/nonexistent/missing.yaml")
         }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lips-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
         expectUserError(folder.path, "is a folder") { _ = try ExperimentConfig.load(file: folder.path) }
-        let file = folder.appendingPathComponent("my.yaml")
+        let file = folder.url.appendingPathComponent("my.yaml")
         try "method: lips\nupdate_d: 0.25\nhorizon: ~\n".write(to: file, atomically: true, encoding: .utf8)
         let loaded = try ExperimentConfig.load(file: file.path)
         #expect(loaded.method == .lips && loaded.updateDensity == 0.25 && loaded.horizon == nil && loaded.rounds == 30)

@@ -2,21 +2,6 @@ import Foundation
 import Testing
 @testable import LIPS
 
-/// Runs `body` and checks it throws a `UserError` whose message contains every one of `parts`.
-func expectUserError(_ parts: String..., sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
-    do {
-        try body()
-        Issue.record("expected an error mentioning \(parts)", sourceLocation: sourceLocation)
-    } catch let error as UserError {
-        for part in parts where !error.message.contains(part) {
-            Issue.record("error '\(error.message)' does not mention '\(part)'", sourceLocation: sourceLocation)
-        }
-        #expect(!error.message.contains("\n"), "error is one line", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a UserError, got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
 @Suite struct IDXReaderTests {
     @Test(arguments: [false, true]) func readsBackExactly(gzip: Bool) throws {
         let folder = try TemporaryFolder()

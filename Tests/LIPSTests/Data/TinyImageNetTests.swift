@@ -10,14 +10,12 @@ private struct FakeTinyImageNet {
     /// Validation files in annotation order, with their wnid index.
     static let validation = [("val_0.JPEG", 2), ("val_1.JPEG", 0), ("val_2.JPEG", 1)]
 
-    let root: URL
-    var source: String { root.appendingPathComponent("tiny-imagenet-200").path }
-    var output: String { root.appendingPathComponent("out/prepared").path }
+    let folder: TemporaryFolder
+    var source: String { folder.file("tiny-imagenet-200") }
+    var output: String { folder.file("out/prepared") }
 
     init(tag: String = #function) throws {
-        let safe = tag.filter { $0.isLetter || $0.isNumber }
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("lips-tin-\(safe)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        folder = try TemporaryFolder("tin" + tag)
         try write("wnids.txt", Data(FakeTinyImageNet.wnids.map { $0 + "\n" }.joined().utf8))
         for (label, wnid) in FakeTinyImageNet.wnids.enumerated() {
             for index in 0..<2 {
@@ -81,16 +79,7 @@ private struct FakeTinyImageNet {
 
     func remove(_ relative: String) throws { try FileManager.default.removeItem(atPath: path(relative)) }
 
-    func cleanup() { try? FileManager.default.removeItem(at: root) }
-}
-
-/// The message of the `UserError` that `body` throws (nil, with a recorded issue, if none).
-private func userErrorMessage(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) -> String? {
-    let error = #expect(throws: UserError.self, sourceLocation: sourceLocation) { try body() }
-    if let message = error?.message {
-        #expect(!message.contains("\n"), "one-line message: \(message)", sourceLocation: sourceLocation)
-    }
-    return error?.message
+    func cleanup() { folder.cleanup() }
 }
 
 @Suite struct TinyImageNetTests {
@@ -190,7 +179,7 @@ private func userErrorMessage(sourceLocation: SourceLocation = #_sourceLocation,
     @Test func emptySourceFolderIsNamed() throws {
         let fake = try FakeTinyImageNet()
         defer { fake.cleanup() }
-        let empty = fake.root.appendingPathComponent("empty").path
+        let empty = fake.folder.file("empty")
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         let message = userErrorMessage { try TinyImageNet.prepare(source: empty, output: fake.output) }
         #expect(message?.contains(empty) == true && message?.contains("empty folder") == true, "\(message ?? "")")

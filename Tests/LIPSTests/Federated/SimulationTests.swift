@@ -107,12 +107,12 @@ import Testing
         let simulation = try Simulation(config: config, data: Self.data, workers: 2)
         let (row, layers) = simulation.runRound()
         #expect(row.density == 0.5)
-        let store = simulation.store
-        let received = simulation.model.makeParameters(), statistics = simulation.model.makeStatistics()
+        let store = simulation.store, slot = simulation.slots[0]
         for client in 0..<config.clients {
-            #expect(store.hasMask[client])
-            store.writeReceivedModel(client, global: simulation.global, globalStatistics: simulation.globalStatistics,
-                                     parameters: received, statistics: statistics)
+            #expect(simulation.sparsifier.hasMask[client])
+            slot.receive(client, global: simulation.global, globalStatistics: simulation.globalStatistics,
+                         masks: simulation.sparsifier, store: store)
+            let received = slot.parameters
             for entry in simulation.model.parameterLayout.entries {
                 let got = received.values(entry.range), dense = simulation.global.values(entry.range)
                 guard entry.maskable else {
@@ -122,7 +122,7 @@ import Testing
                 let index = store.tracked.firstIndex { $0.name == entry.name }!
                 var gradient = [Float](repeating: 0, count: entry.count)
                 gradient.withUnsafeMutableBufferPointer { store.loadGradient(client, tracked: index, into: $0.baseAddress!) }
-                let mask = LIPSMask.mask(weights: dense, gradients: gradient, density: 0.5)
+                let mask = LIPSSparsifierTests.referenceMask(weights: dense, gradients: gradient, density: 0.5)
                 #expect(got == zip(dense, mask).map { $0 * $1 }, "client \(client) \(entry.name)")
                 #expect(got.filter { $0 != 0 }.count == entry.count / 2)
             }
@@ -150,9 +150,10 @@ import Testing
         config.batchNorm = .local
         let simulation = try Simulation(config: config, data: Self.data, workers: 2)
         _ = simulation.runRound()
-        let parameters = simulation.model.makeParameters(), statistics = simulation.model.makeStatistics()
-        simulation.store.writeReceivedModel(0, global: simulation.global, globalStatistics: simulation.globalStatistics,
-                                            parameters: parameters, statistics: statistics)
+        let slot = simulation.slots[0]
+        slot.receive(0, global: simulation.global, globalStatistics: simulation.globalStatistics,
+                     masks: simulation.sparsifier, store: simulation.store)
+        let (parameters, statistics) = (slot.parameters, slot.statistics)
         #expect(statistics.array != simulation.globalStatistics.array)
         for entry in simulation.model.parameterLayout.entries where entry.kind == .convWeight || entry.kind == .linearWeight {
             #expect(parameters.values(entry.range) == simulation.global.values(entry.range))
@@ -174,11 +175,17 @@ import Testing
 
     @Test func inertiaMetricsOnAHandMadeCase() {
         let old: [Float] = [3, 4, 0], new: [Float] = [3, 4, 5], reference: [Float] = [0, 4, 0]
-        #expect(LayerInertia.relativeUpdate(new: new, old: old, count: 3) == 1)          // ‖(0,0,5)‖ / ‖(3,4,0)‖
-        let d = LayerInertia.distances(new, reference: reference, count: 3)
+        #expect(LayerMetrics.relativeUpdate(new: new, old: old, count: 3) == 1)          // ‖(0,0,5)‖ / ‖(3,4,0)‖
+        let d = LayerMetrics.distances(new, reference: reference, count: 3)
         #expect(d.l1 == 8 && d.l2 == 34.0.squareRoot())
         #expect(abs(d.cosine - 16 / (50.0.squareRoot() * 4)) < 1e-15)
-        #expect(LayerInertia.nonzeroCount(new, count: 3) == 3 && LayerInertia.nonzeroCount(old, count: 3) == 2)
+        #expect(nonzeroCount(new, count: 3) == 3 && nonzeroCount(old, count: 3) == 2)
+        // Past one vector of eight (the reductions' lanes) and with a tail: the same sums.
+        let long = (0..<21).map { Float($0 % 3) }, zeros = [Float](repeating: 0, count: 21)
+        #expect(LayerMetrics.relativeUpdate(new: zeros, old: long, count: 21) == 1)
+        #expect(LayerMetrics.distances(long, reference: zeros, count: 21).l1 == 21)      // 7 × (0 + 1 + 2)
+        #expect(LayerMetrics.distances(long, reference: zeros, count: 21).l2 == 35.0.squareRoot())  // 7 × (0 + 1 + 4)
+        #expect(nonzeroCount(long, count: 21) == 14)
     }
 
     @Test func layerMetricsDescribeTheRoundsAggregation() throws {
@@ -188,11 +195,28 @@ import Testing
         #expect(run.layers.count == 9)
         for row in run.layers {
             #expect(row.relativeUpdate > 0 && row.gradientNorm > 0 && row.gradientDiversity > 0)
-            #expect(row.gradientDiversity < 2 * row.gradientNorm)
             // Reference round 1: no distances before it, zero distance and cosine 1 at it.
             if row.round == 0 { #expect(row.l2ToReference == nil) }
             if row.round == 1 { #expect(row.l2ToReference == 0 && abs(row.cosineToReference! - 1) < 1e-12) }
             if row.round == 2 { #expect(row.l2ToReference! > 0) }
+        }
+        // Every client trained in the last round, so the stored gradients are that round's: its
+        // norm and diversity, computed here in Double from them (ḡ the plain mean).
+        let store = run.simulation.store, clients = run.simulation.config.clients
+        for (index, entry) in store.tracked.enumerated() {
+            let gradients = (0..<clients).map { client in
+                var g = [Float](repeating: 0, count: entry.count)
+                g.withUnsafeMutableBufferPointer { store.loadGradient(client, tracked: index, into: $0.baseAddress!) }
+                return g.map(Double.init)
+            }
+            let mean = (0..<entry.count).map { i in gradients.reduce(0) { $0 + $1[i] } / Double(clients) }
+            func length(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+            let norm = gradients.reduce(0) { $0 + length($1) } / Double(clients)
+            let diversity = gradients.reduce(0) { $0 + length(zip($1, mean).map { $0 - $1 }) } / Double(clients)
+            let row = run.layers.first { $0.round == 2 && $0.layer == entry.name }!
+            #expect(abs(row.gradientNorm - norm) <= 1e-6 * norm, "\(entry.name): norm \(row.gradientNorm), expected \(norm)")
+            #expect(abs(row.gradientDiversity - diversity) <= 1e-5 * diversity,
+                    "\(entry.name): diversity \(row.gradientDiversity), expected \(diversity)")
         }
     }
 

@@ -6,8 +6,7 @@ import Testing
 @Suite struct GEMMTests {
     /// Random values in [-1, 1) from a named stream.
     private static func random(_ count: Int, _ purpose: String) -> [Float] {
-        var stream = RandomStream(seed: 17, purpose: purpose)
-        return (0..<count).map { _ in Float(2 * stream.nextUniform() - 1) }
+        uniformValues(count, seed: 17, purpose: purpose)
     }
 
     /// One product `C = α·op(A)·op(B) + β·C` with A, B, C stored with row strides `padding` wider

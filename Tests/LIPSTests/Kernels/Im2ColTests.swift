@@ -99,8 +99,7 @@ import Testing
     }
 
     static func random(_ count: Int, _ purpose: String) -> [Float] {
-        var stream = RandomStream(seed: 3, purpose: purpose)
-        return (0..<count).map { _ in Float(2 * stream.nextUniform() - 1) }
+        uniformValues(count, seed: 3, purpose: purpose)
     }
 
     @Test func outputSizeFormula() {

@@ -25,8 +25,7 @@ import Testing
     }
 
     static func normal(_ count: Int, _ purpose: String, scale: Double = 1) -> [Float] {
-        var stream = RandomStream(seed: 5, purpose: purpose)
-        return (0..<count).map { _ in Float(stream.nextNormal() * scale) }
+        normalValues(count, scale: scale, seed: 5, purpose: purpose)
     }
 
     @Test(arguments: geometries)

@@ -19,30 +19,6 @@ import Testing
 
 // MARK: - Helpers
 
-/// Values from a named stream.
-private struct Draw {
-    var stream: RandomStream
-    init(_ purpose: String, seed: UInt64 = 11) { stream = RandomStream(seed: seed, purpose: purpose) }
-    mutating func normal(_ count: Int, scale: Double = 1) -> [Float] {
-        (0..<count).map { _ in Float(stream.nextNormal() * scale) }
-    }
-    mutating func uniform(_ count: Int, _ low: Double, _ high: Double) -> [Float] {
-        (0..<count).map { _ in Float(low + (high - low) * stream.nextUniform()) }
-    }
-    /// Values at least `margin` away from 0: sign · (margin + |normal|).
-    mutating func awayFromZero(_ count: Int, margin: Double) -> [Float] {
-        (0..<count).map { _ in
-            let v = stream.nextNormal()
-            return Float(v < 0 ? v - margin : v + margin)
-        }
-    }
-    /// A random permutation of `spacing`·(0..<count), centred on 0: distinct values `spacing` apart.
-    mutating func distinct(_ count: Int, spacing: Double) -> [Float] {
-        let order = Array(0..<count).shuffled(using: &stream)
-        return order.map { Float(Double($0) * spacing - Double(count) * spacing / 2) }
-    }
-}
-
 /// Plausible random parameters for `layout`: conv/linear weights ~ 1/√fan-in, biases small, BN
 /// weight around 1 (never near 0) and BN bias small.
 private func randomParameters(_ layout: ParameterLayout, purpose: String) -> [Float] {

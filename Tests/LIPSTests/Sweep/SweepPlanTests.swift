@@ -49,21 +49,13 @@ import Testing
                                                                            runs: plan.runs.map(\.name)))
         // A sweep.yaml that is not a manifest (the user's own sweep file) is never replaced.
         try folder.write("sweep.yaml", Array(Self.grid.utf8))
-        let error = #expect(throws: UserError.self) { try SweepManifest(plan: plan).write(to: folder.path) }
-        #expect(error?.message.contains("not a sweep manifest") == true)
+        expectUserError("not a sweep manifest") { try SweepManifest(plan: plan).write(to: folder.path) }
         #expect(try String(contentsOfFile: folder.file("sweep.yaml"), encoding: .utf8) == Self.grid)
     }
 
     /// The one-line error each bad sweep file gets.
     static func message(_ yaml: String) -> String {
-        do {
-            _ = try SweepPlan.load(yaml: yaml, source: "s.yaml")
-            return "no error"
-        } catch let error as UserError {
-            return error.message
-        } catch {
-            return "not a UserError: \(error)"
-        }
+        userErrorMessage { _ = try SweepPlan.load(yaml: yaml, source: "s.yaml") } ?? "no error"
     }
 
     @Test func badSweepFilesGiveOneLineErrors() {

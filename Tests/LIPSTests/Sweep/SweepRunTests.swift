@@ -167,9 +167,9 @@ import FoundationXML
         var other = plan.runs[0].config
         other.rounds = 5
         try AtomicFile.write(other.yaml(), to: folder.file("method=fedavg,seed=2/config.yaml"))
-        let error = #expect(throws: UserError.self) { try SweepRunner(plan: plan, directory: folder.path).run(shouldStop: { false }) }
-        #expect(error?.message.hasPrefix("run method=fedavg,seed=2: ") == true, "\(error?.message ?? "")")
-        #expect(error?.message.contains("holds a different run (it has rounds: 5, asked rounds: 2)") == true, "\(error?.message ?? "")")
+        let message = userErrorMessage { _ = try SweepRunner(plan: plan, directory: folder.path).run(shouldStop: { false }) } ?? ""
+        #expect(message.hasPrefix("run method=fedavg,seed=2: "), "\(message)")
+        #expect(message.contains("holds a different run (it has rounds: 5, asked rounds: 2)"), "\(message)")
     }
 
     // MARK: - Report
@@ -220,8 +220,7 @@ import FoundationXML
         #expect(SweepReport(collection).rows[0].finalAccuracy?.standardDeviation == nil)
         let empty = try TemporaryFolder()
         defer { empty.cleanup() }
-        let error = #expect(throws: UserError.self) { try RunCollection.load([empty.path]) }
-        #expect(error?.message.contains("neither a sweep folder") == true)
+        expectUserError("neither a sweep folder") { _ = try RunCollection.load([empty.path]) }
         #expect(throws: UserError.self) { try RunCollection.load([empty.file("missing")]) }
     }
 

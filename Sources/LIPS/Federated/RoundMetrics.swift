@@ -1,4 +1,4 @@
-/// One row of `metrics.jsonl` / `metrics.csv`: what a round did (SPEC "Evaluation and metrics").
+/// One row of `metrics.jsonl` / `metrics.csv`: what a round did (docs/semantics.md §9, §10).
 /// Accuracies are nil on rounds that are not evaluated; `seconds*` are the only fields that vary
 /// between identical runs.
 public struct RoundMetrics: Sendable, Equatable, Codable {
@@ -42,37 +42,5 @@ public struct RoundMetrics: Sendable, Equatable, Codable {
         self.secondsTraining = secondsTraining
         self.secondsEvaluation = secondsEvaluation
         self.seconds = seconds
-    }
-}
-
-/// One row of `layers.csv`: the layer-wise inertia of one weight tensor in one round.
-/// Distances to the reference round are nil before that round has been reached.
-public struct LayerMetrics: Sendable, Equatable, Codable {
-    public var round: Int
-    /// The `state_dict` name, e.g. `layer2.0.conv1.weight`.
-    public var layer: String
-    /// ‖W_{r+1} − W_r‖₂ / ‖W_r‖₂ of the global weights across this round's aggregation.
-    public var relativeUpdate: Double
-    public var l1ToReference: Double?
-    public var l2ToReference: Double?
-    public var cosineToReference: Double?
-    /// Mean over the round's clients of ‖g_k‖₂ (last local step).
-    public var gradientNorm: Double
-    /// Mean over the round's clients of ‖g_k − ḡ‖₂, ḡ the clients' mean gradient.
-    public var gradientDiversity: Double
-    /// Mean fraction of non-zeros received by the clients in this layer (1 for unmasked layers and rounds).
-    public var receivedDensity: Double
-
-    public init(round: Int, layer: String, relativeUpdate: Double, l1ToReference: Double?, l2ToReference: Double?,
-                cosineToReference: Double?, gradientNorm: Double, gradientDiversity: Double, receivedDensity: Double) {
-        self.round = round
-        self.layer = layer
-        self.relativeUpdate = relativeUpdate
-        self.l1ToReference = l1ToReference
-        self.l2ToReference = l2ToReference
-        self.cosineToReference = cosineToReference
-        self.gradientNorm = gradientNorm
-        self.gradientDiversity = gradientDiversity
-        self.receivedDensity = receivedDensity
     }
 }

@@ -1,0 +1,200 @@
+// weights, gradients, scores, work, mask: n floats each, one maskable layer's contiguous slice
+// of an arena (or of a worker's scratch). A client's mask: one bit per maskable weight, the
+// layers' bits one after another in layout order.
+
+/// LIPS's sparsifier (docs/semantics.md §6), all of it: the score |g ⊙ w| of every weight of a
+/// maskable layer (g the client's stored last-step gradient, w the new global weights), the cut
+/// that keeps the `floor(n·d)` largest scores of each layer (ties to the lower index), every
+/// client's mask as bits between rounds, and its application to the model the client receives.
+///
+/// Cost per client: one bit per maskable weight.
+///
+/// Sendable by ownership: during a parallel section client k's bits and flag are touched only by
+/// the task that handles client k; between sections only the simulation touches them.
+final class LIPSSparsifier: @unchecked Sendable {
+    let clients: Int
+    /// The maskable tensors (every conv weight but the stem's), in layout order.
+    let layers: [ParameterEntry]
+    /// Where the `ClientStore` keeps each maskable tensor's gradient (an index into its `tracked`).
+    let trackedIndex: [Int]
+    /// Each layer's first bit in a client's mask.
+    let bitStart: [Int]
+    /// Maskable weights in all: the bits of one client's mask.
+    let bitsPerClient: Int
+    let wordsPerClient: Int
+    /// Every client's mask, `wordsPerClient` words each; a set bit keeps its weight.
+    let words: OwnedBuffer<UInt64>
+    /// Whether client k receives a masked model after the last aggregation.
+    let hasMask: OwnedBuffer<Bool>
+
+    /// Masks for the maskable tensors among `tracked` (the tensors whose gradients the
+    /// `ClientStore` keeps), for `clients` clients, none of them masked yet.
+    init(tracked: [ParameterEntry], clients: Int) {
+        self.clients = clients
+        trackedIndex = tracked.indices.filter { tracked[$0].maskable }
+        layers = trackedIndex.map { tracked[$0] }
+        var starts: [Int] = [], bit = 0
+        for entry in layers {
+            starts.append(bit)
+            bit += entry.count
+        }
+        bitStart = starts
+        bitsPerClient = bit
+        wordsPerClient = (bit + 63) / 64
+        words = OwnedBuffer(repeating: 0, count: clients * wordsPerClient)
+        hasMask = OwnedBuffer(repeating: false, count: clients)
+    }
+
+    // MARK: One layer
+
+    /// How many of `count` weights a density keeps: `floor(count·density)`.
+    static func keepCount(_ count: Int, density: Double) -> Int {
+        precondition(density >= 0 && density <= 1, "LIPSSparsifier: density \(density) outside [0, 1]")
+        return min(count, Int((Double(count) * density).rounded(.down)))
+    }
+
+    /// Writes the 0/1 mask of one layer's `n` weights into `mask`: 1 for the `keepCount(n, density)`
+    /// largest scores |g·w| (|w| when `gradients` is nil, the magnitude criterion), lower index
+    /// first among equal scores. `scores` and `work` are `n` floats of scratch; `mask` may be the
+    /// `gradients` buffer (it is read before being written).
+    static func cut(weights: UnsafePointer<Float>, gradients: UnsafePointer<Float>?, count n: Int, density: Double,
+                    scores: UnsafeMutablePointer<Float>, work: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>) {
+        if let gradients {
+            for i in 0..<n { scores[i] = abs(gradients[i] * weights[i]) }
+        } else {
+            for i in 0..<n { scores[i] = abs(weights[i]) }
+        }
+        topKMask(scores: scores, count: n, keep: keepCount(n, density: density), work: work, mask: mask)
+    }
+
+    /// The 0/1 mask of `weights` and `gradients` (same length) at `density`: `cut` on arrays.
+    static func mask(weights: [Float], gradients: [Float], density: Double) -> [Float] {
+        precondition(weights.count == gradients.count, "LIPSSparsifier: \(weights.count) weights, \(gradients.count) gradients")
+        let n = weights.count
+        let scores = OwnedBuffer<Float>(repeating: 0, count: n), work = OwnedBuffer<Float>(repeating: 0, count: n)
+        let mask = OwnedBuffer<Float>(repeating: 0, count: n)
+        weights.withUnsafeBufferPointer { w in
+            gradients.withUnsafeBufferPointer { g in
+                guard let w = w.baseAddress, let g = g.baseAddress else { return }
+                cut(weights: w, gradients: g, count: n, density: density, scores: scores.base, work: work.base, mask: mask.base)
+            }
+        }
+        return mask.array
+    }
+
+    // MARK: Every client
+
+    /// What the clients receive in the maskable layers after one aggregation: the non-zeros of
+    /// each client's model in each maskable layer. The round's and the layers' received density
+    /// come from it.
+    struct Received: Sendable, Equatable {
+        let clients: Int
+        /// Weights per maskable layer.
+        let layerCounts: [Int]
+        /// Non-zeros of client k in layer l at `nonzeros[k · layerCounts.count + l]`.
+        let nonzeros: [Int]
+
+        /// Non-zeros of layer `layer`, summed over the clients.
+        func nonzeros(layer: Int) -> Int {
+            (0..<clients).reduce(0) { $0 + nonzeros[$1 * layerCounts.count + layer] }
+        }
+
+        /// Fraction of layer `layer`'s weights that are non-zero, over all clients.
+        func density(layer: Int) -> Double {
+            Double(nonzeros(layer: layer)) / Double(clients * layerCounts[layer])
+        }
+
+        /// Fraction of all maskable weights that are non-zero, over all clients (1 without any).
+        var density: Double {
+            let weights = layerCounts.reduce(0, +)
+            return weights == 0 ? 1 : Double(nonzeros.reduce(0, +)) / Double(weights * clients)
+        }
+    }
+
+    /// Cuts every client's mask at `density` from the new global weights `global` and the
+    /// client's stored gradient; with the |w| criterion no gradient is needed. A client that has
+    /// never trained (no stored gradient) receives the dense model. Returns what each receives.
+    func cut(density: Double, criterion: ExperimentConfig.MaskCriterion, global: Arena, store: ClientStore,
+             pool: WorkerPool, slots: [WorkerSlot]) -> Received {
+        let layers = layers
+        let received = OwnedBuffer<Int>(repeating: 0, count: clients * layers.count)
+        let byWeightOnly = criterion == .weight
+        pool.forEach(clients) { client, worker in
+            guard byWeightOnly || store.hasGradient[client] else {
+                self.hasMask[client] = false
+                for (layer, entry) in layers.enumerated() {
+                    received[client * layers.count + layer] = nonzeroCount(global.pointer(to: entry), count: entry.count)
+                }
+                return
+            }
+            let slot = slots[worker]
+            let values = slot.values.base
+            for (layer, entry) in layers.enumerated() {
+                let weights = global.pointer(to: entry)
+                if !byWeightOnly { store.loadGradient(client, tracked: self.trackedIndex[layer], into: values) }
+                Self.cut(weights: weights, gradients: byWeightOnly ? nil : values, count: entry.count, density: density,
+                         scores: slot.scores.base, work: slot.work.base, mask: values)
+                self.setBits(client, layer: layer, from: values)
+                var kept = 0
+                for i in 0..<entry.count where values[i] != 0 && weights[i] != 0 { kept += 1 }
+                received[client * layers.count + layer] = kept
+            }
+            self.hasMask[client] = true
+        }
+        return Received(clients: clients, layerCounts: layers.map(\.count), nonzeros: received.array)
+    }
+
+    /// No client is masked after this aggregation: every one receives the dense `global`.
+    func clear(global: Arena) -> Received {
+        hasMask.fill(false)
+        let dense = layers.map { nonzeroCount(global.pointer(to: $0), count: $0.count) }
+        return Received(clients: clients, layerCounts: layers.map(\.count),
+                        nonzeros: Array((0..<clients).map { _ in dense }.joined()))
+    }
+
+    // MARK: Bits
+
+    /// Sets client `client`'s bits of layer `layer` from 0/1 floats.
+    private func setBits(_ client: Int, layer: Int, from mask: UnsafePointer<Float>) {
+        let clientWords = words.base + client * wordsPerClient
+        let first = bitStart[layer]
+        for i in 0..<layers[layer].count {
+            let bit = first + i
+            let flag = UInt64(1) << UInt64(bit & 63)
+            if mask[i] != 0 {
+                clientWords[bit >> 6] |= flag
+            } else {
+                clientWords[bit >> 6] &= ~flag
+            }
+        }
+    }
+
+    /// Zeroes, in `parameters` (an arena with the model's parameter layout), the maskable weights
+    /// client `client`'s mask drops.
+    func apply(_ client: Int, to parameters: Arena) {
+        let clientWords = words.base + client * wordsPerClient
+        for (layer, entry) in layers.enumerated() {
+            let weights = parameters.pointer(to: entry)
+            let first = bitStart[layer]
+            for i in 0..<entry.count {
+                let bit = first + i
+                if clientWords[bit >> 6] & (UInt64(1) << UInt64(bit & 63)) == 0 { weights[i] = 0 }
+            }
+        }
+    }
+
+    // MARK: Snapshot (checkpoints)
+
+    /// Restores the flags and bits of a snapshot; returns a reason when they do not fit.
+    func restore(hasMask flags: [Bool], words bits: [UInt64]) -> String? {
+        guard flags.count == clients, bits.count == words.count else {
+            return "client state does not match this run's clients and model"
+        }
+        hasMask.set(flags, at: 0)
+        words.set(bits, at: 0)
+        return nil
+    }
+}
+
+/// The name `Tests/LIPSTests/NN/GoldenTests.swift` uses for the one-layer cut (`keepCount`, `mask`).
+typealias LIPSMask = LIPSSparsifier

@@ -1,0 +1,65 @@
+import Testing
+@testable import LIPS
+
+/// The one-layer cut against the definition (docs/semantics.md §6), written here without the
+/// engine's selection: sort by score, lower index first among equal scores, keep floor(n·d).
+@Suite struct LIPSSparsifierTests {
+    static func referenceMask(weights: [Float], gradients: [Float], density: Double) -> [Float] {
+        let scores = zip(gradients, weights).map { abs($0 * $1) }
+        let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+        let keep = Int((Double(scores.count) * density).rounded(.down))
+        var mask = [Float](repeating: 0, count: scores.count)
+        for i in order.prefix(keep) { mask[i] = 1 }
+        return mask
+    }
+
+    @Test(arguments: [0.0, 0.1, 0.25, 0.5, 0.73, 0.99, 1.0])
+    func cutKeepsTheLargestScoresWithTiesToTheLowerIndex(density: Double) {
+        for (count, purpose) in [(1, "one"), (7, "short"), (300, "long"), (1_001, "odd")] {
+            var draw = Draw(purpose, seed: 23)
+            // Weights from five values and gradients from three: |g·w| ties everywhere, zeros included.
+            let weights = draw.uniform(count, -2.5, 2.5).map { $0.rounded() }
+            let gradients = draw.uniform(count, -1.5, 1.5).map { $0.rounded() }
+            let got = LIPSSparsifier.mask(weights: weights, gradients: gradients, density: density)
+            #expect(got == Self.referenceMask(weights: weights, gradients: gradients, density: density),
+                    "\(count) weights at density \(density)")
+            #expect(LIPSSparsifier.keepCount(count, density: density) == Int((Double(count) * density).rounded(.down)))
+        }
+    }
+
+    /// A hand-made layout: the stem and the bias are never masked, `a` and `b` are.
+    static let layout: ParameterLayout = {
+        var layout = ParameterLayout()
+        _ = layout.claim("stem.weight", shape: [4, 1, 3, 3], kind: .convWeight)
+        _ = layout.claim("a.weight", shape: [5, 4, 3, 3], kind: .convWeight, maskable: true)
+        _ = layout.claim("a.bias", shape: [5], kind: .convBias)
+        _ = layout.claim("b.weight", shape: [3, 5, 1, 1], kind: .convWeight, maskable: true)
+        return layout
+    }()
+
+    @Test func maskBitsAreLaidOutLayerAfterLayerAndApplyZeroesTheDroppedWeights() {
+        let tracked = Self.layout.entries.filter { $0.kind == .convWeight }
+        let sparsifier = LIPSSparsifier(tracked: tracked, clients: 2)
+        #expect(sparsifier.layers.map(\.name) == ["a.weight", "b.weight"] && sparsifier.trackedIndex == [1, 2])
+        #expect(sparsifier.bitStart == [0, 180] && sparsifier.bitsPerClient == 195 && sparsifier.wordsPerClient == 4)
+
+        // Client 1 keeps the weights whose index within their layer is a multiple of 3.
+        var words = [UInt64](repeating: 0, count: 8)
+        for (layer, entry) in sparsifier.layers.enumerated() {
+            for i in stride(from: 0, to: entry.count, by: 3) {
+                let bit = 4 * 64 + sparsifier.bitStart[layer] + i
+                words[bit / 64] |= 1 << UInt64(bit % 64)
+            }
+        }
+        #expect(sparsifier.restore(hasMask: [false, true], words: words) == nil)
+        #expect(sparsifier.restore(hasMask: [true], words: words) != nil)
+        let parameters = Arena(count: Self.layout.count)
+        parameters.set((0..<Self.layout.count).map { Float($0 + 1) }, at: 0)
+        var expected = parameters.array
+        for entry in sparsifier.layers {
+            for i in 0..<entry.count where i % 3 != 0 { expected[entry.offset + i] = 0 }
+        }
+        sparsifier.apply(1, to: parameters)
+        #expect(parameters.array == expected)
+    }
+}
