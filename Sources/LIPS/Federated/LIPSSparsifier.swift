@@ -195,6 +195,3 @@ final class LIPSSparsifier: @unchecked Sendable {
         return nil
     }
 }
-
-/// The name `Tests/LIPSTests/NN/GoldenTests.swift` uses for the one-layer cut (`keepCount`, `mask`).
-typealias LIPSMask = LIPSSparsifier

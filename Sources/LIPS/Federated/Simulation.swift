@@ -60,7 +60,7 @@ public final class Simulation {
                                              trainPerClient: config.trainPerClient, testPerClient: config.testPerClient,
                                              data: data, seed: config.seed)
         pool = WorkerPool(workers: workers ?? config.workers)
-        setBLASThreads(pool.blasThreadsPerWorker)
+        setBLASThreads(WorkerPool.blasThreadsPerWorker)
         schedule = config.method == .lips
             ? LIPSSchedule(initialDensity: config.updateDensity, updateFrequency: config.updateFrequency,
                            horizon: config.effectiveHorizon)

@@ -17,9 +17,11 @@ public struct WorkerPool: Sendable {
     /// Cores this process may use.
     public static var coreCount: Int { AvailableCores.count }
 
-    /// BLAS threads per worker: with one worker BLAS gets every core, with more each worker's GEMMs
-    /// run single-threaded (one level of parallelism at a time).
-    public var blasThreadsPerWorker: Int { workers == 1 ? WorkerPool.coreCount : 1 }
+    /// BLAS threads per worker: always one. OpenBLAS's multithreaded GEMM splits a product into
+    /// other blocks than its single-threaded one, and on some processors the bits then differ, so
+    /// one worker with a multithreaded BLAS would not reproduce two workers' results. The cores are
+    /// used by the workers instead.
+    public static let blasThreadsPerWorker = 1
 
     /// Calls `body(index, worker)` for every index in `0..<count`, `worker` in `0..<workers`.
     /// `body` may touch only the worker's own state and the index's own outputs.

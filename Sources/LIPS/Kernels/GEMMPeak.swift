@@ -24,10 +24,9 @@ public enum GEMMPeak {
     }
 
     /// GFLOP/s of `workers` threads each running single-threaded SGEMMs over `shapes` for about
-    /// `seconds` (one BLAS thread per worker when workers > 1, all cores for one worker — the same
-    /// arrangement the scheduler uses).
+    /// `seconds` (the arrangement the scheduler uses).
     public static func measure(workers: Int, seconds: Double = 1, shapes: [(m: Int, n: Int, k: Int)] = resnet8Shapes) -> Double {
-        setBLASThreads(workers == 1 ? AvailableCores.count : 1)
+        setBLASThreads(1)
         let largest = shapes.reduce(0) { max($0, $1.m * $1.k, $1.k * $1.n, $1.m * $1.n) }
         let flops = LockedCounter()
         let start = DispatchTime.now()

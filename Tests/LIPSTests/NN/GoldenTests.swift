@@ -236,9 +236,9 @@ import Testing
         let w = try g.tensor("w"), gradient = try g.tensor("g")
         let density = try g.double("density")
         if let keep = g.attributes["keep"] as? NSNumber {
-            #expect(LIPSMask.keepCount(w.count, density: density) == keep.intValue, "\(g.name): keep count")
+            #expect(LIPSSparsifier.keepCount(w.count, density: density) == keep.intValue, "\(g.name): keep count")
         }
-        let mask = LIPSMask.mask(weights: w, gradients: gradient, density: density)
+        let mask = LIPSSparsifier.mask(weights: w, gradients: gradient, density: density)
         return [Check(key: "mask", got: mask, want: try g.tensor("mask")),
                 Check(key: "w_masked", got: zip(w, mask).map { $0 * $1 }, want: try g.tensor("w_masked"))]
     }
