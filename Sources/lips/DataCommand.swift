@@ -6,8 +6,8 @@ import LIPS
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Check datasets, prepare Tiny-ImageNet, and show client partitions.",
-        subcommands: [DataStats.self, DataCheck.self, DataPrepare.self])
+        abstract: "Check datasets, prepare Tiny-ImageNet, and show or export client partitions.",
+        subcommands: [DataStats.self, DataSplit.self, DataCheck.self, DataPrepare.self])
 }
 
 /// `lips data stats`: per-client sample and class counts as CSV, then a summary.
@@ -81,6 +81,78 @@ struct DataCheck: ParsableCommand {
     func run() throws {
         try reportingUserErrors {
             for line in try DatasetCheck.check(directory: directory) { print(line) }
+        }
+    }
+}
+
+/// `lips data split --out FILE`: the split a run would draw, as a JSON file.
+struct DataSplit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "split",
+        abstract: "Write the client split a run would draw, as JSON (the input of the config key split_file).",
+        discussion: """
+        The settings start from the defaults, a --preset or a --config file; --set and the options below \
+        override them, as for `lips run`. The file holds the dataset's name, train/test sizes and class count, \
+        clients, train_num, test_num, and per client its train and test indices, positions in the dataset's \
+        official order from 0 (format: docs/semantics.md §2). A run with `split_file: FILE` and the same \
+        settings trains on exactly this split; another framework can load it to train on the same one.
+
+        Examples:
+          lips data split --preset fmnist-resnet8-lips --out split.json
+          lips data split --dataset cifar10 --partition dirichlet --alpha 0.5 --clients 20 --out cifar-a05.json
+          lips data split --partition 'pathological(2)' --seed 3 --out patho.json
+        """)
+
+    @Option(name: .long, help: ArgumentHelp("A YAML config file to start from.", valueName: "file")) var config: String?
+    @Option(name: .long, help: ArgumentHelp("A built-in preset to start from.", valueName: "name")) var preset: String?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override one key, e.g. --set alpha=0.5 (repeatable).", valueName: "key=value"))
+    var settings: [String] = []
+    @Option(help: "Dataset: \(DatasetCatalog.names.joined(separator: ", ")).") var dataset: String?
+    @Option(help: "Dataset folder (default: the dataset's usual place).") var dataDir: String?
+    @Option(help: "Partition: dirichlet, pathological or iid (or dirichlet(ALPHA), pathological(K)).") var partition: String?
+    @Option(help: "Dirichlet concentration (partition dirichlet).") var alpha: Double?
+    @Option(help: "Classes per client (partition pathological).") var classesPerClient: Int?
+    @Option(help: "Number of clients.") var clients: Int?
+    @Option(help: "Train samples per client.") var trainNum: Int?
+    @Option(help: "Test samples per client.") var testNum: Int?
+    @Option(help: "Seed of the run (the partition's streams derive from it).") var seed: UInt64?
+    @Option(help: ArgumentHelp("The JSON file to write (replaced atomically).", valueName: "file")) var out: String
+
+    func run() throws {
+        try reportingUserErrors {
+            guard config == nil || preset == nil else { throw UserError("give --config or --preset, not both") }
+            var resolved = try preset.map { try Presets.config(named: $0) }
+                ?? config.map { try ExperimentConfig.load(file: $0) } ?? ExperimentConfig()
+            for setting in settings { try resolved.apply(setting: setting) }
+            var options: [String] = []
+            if let dataset { options.append("dataset=\(dataset)") }
+            if let partition {
+                if ExperimentConfig.PartitionKind(rawValue: partition.lowercased()) != nil {
+                    options.append("partition=\(partition)")
+                } else {
+                    switch try PartitionScheme.parse(partition) {
+                    case .dirichlet(let alpha): options += ["partition=dirichlet", "alpha=\(alpha)"]
+                    case .pathological(let k): options += ["partition=pathological", "classes_per_client=\(k)"]
+                    case .iid: options.append("partition=iid")
+                    }
+                }
+            }
+            if let alpha { options.append("alpha=\(alpha)") }
+            if let classesPerClient { options.append("classes_per_client=\(classesPerClient)") }
+            if let clients { options.append("clients=\(clients)") }
+            if let trainNum { options.append("train_num=\(trainNum)") }
+            if let testNum { options.append("test_num=\(testNum)") }
+            if let seed { options.append("seed=\(seed)") }
+            for option in options { try resolved.apply(setting: option) }
+            if let dataDir { resolved.dataDirectory = dataDir }
+            try resolved.validate()
+            let data = try Experiment.loadData(resolved)
+            try AtomicFile.write(try Experiment.splitJSON(resolved, data: data), to: out)
+            FileHandle.standardError.write(Data("""
+                \(out): \(resolved.dataset) \(resolved.partitionScheme), \(resolved.clients) clients × \
+                \(resolved.trainPerClient) train / \(resolved.testPerClient) test, seed \(resolved.seed)
+
+                """.utf8))
         }
     }
 }

@@ -17,6 +17,11 @@ extension ExperimentConfig {
         try require(normalizeStd.allSatisfy { $0 > 0 && $0.isFinite }, "normalize_std", "positive numbers", normalizeStd)
         try require(rotationDegrees >= 0 && rotationDegrees.isFinite, "rotation", "≥ 0 (degrees)", rotationDegrees)
         try require(cropPadding >= 0, "crop_padding", "≥ 0", cropPadding)
+        if let splitFile { try require(!splitFile.isEmpty, "split_file", "a file name (or null)", "''") }
+        if let splitSHA256 {
+            try require(splitSHA256.count == 64 && splitSHA256.allSatisfy { "0123456789abcdef".contains($0) },
+                        "split_sha256", "64 lowercase hex digits (or null)", "'\(splitSHA256)'")
+        }
         if (try? Shape.parse(syntheticShape)) == nil {
             throw UserError("config: 'synthetic_shape' must be CxHxW with positive integers (e.g. 3x32x32), found '\(syntheticShape)'")
         }
@@ -28,6 +33,9 @@ extension ExperimentConfig {
         try require(rounds >= 1, "rounds", "≥ 1", rounds)
         try require(localEpochs >= 1, "local_epochs", "≥ 1", localEpochs)
         try require(batchSize >= 1, "batch_size", "≥ 1", batchSize)
+        if !shuffle && (horizontalFlip || rotationDegrees > 0 || cropPadding > 0) {
+            throw UserError("config: 'shuffle: false' trains in split order without augmentation; set flip: false, rotation: 0, crop_padding: 0")
+        }
         try require(learningRate > 0 && learningRate.isFinite, "lr", "> 0", learningRate)
         try require(momentum >= 0 && momentum < 1, "momentum", "in [0, 1)", momentum)
         try require(weightDecay >= 0 && weightDecay.isFinite, "weight_decay", "≥ 0", weightDecay)

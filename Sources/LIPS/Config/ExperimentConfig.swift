@@ -18,6 +18,10 @@ public struct ExperimentConfig: Sendable, Equatable {
     /// Train and test samples per client.
     public var trainPerClient = 100
     public var testPerClient = 400
+    /// A JSON split (`SplitFile`) to run on instead of drawing one from `partition` (docs/semantics.md §2).
+    public var splitFile: String? = nil
+    /// SHA-256 of `splitFile`'s bytes; filled in when a run starts, then checked on every resume.
+    public var splitSHA256: String? = nil
     /// Per-channel normalisation after x/255; empty for none.
     public var normalizeMean: [Double] = []
     public var normalizeStd: [Double] = []
@@ -37,6 +41,9 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var rounds = 30
     public var localEpochs = 5
     public var batchSize = 100
+    /// Shuffle each client's samples before every local epoch; false trains in split order,
+    /// without augmentation (docs/semantics.md §4).
+    public var shuffle = true
     public var learningRate = 0.1
     public var momentum = 0.9
     public var weightDecay = 0.0

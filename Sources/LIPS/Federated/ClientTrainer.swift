@@ -3,11 +3,15 @@ public struct LocalTrainingOptions: Sendable {
     public var epochs: Int
     public var batchSize: Int
     public var optimizer: SGD
+    /// Shuffle the samples before each epoch; false trains on them in the given order, without
+    /// augmentation, so another framework can replay the batches.
+    public var shuffle: Bool
 
-    public init(epochs: Int = 5, batchSize: Int = 100, optimizer: SGD = SGD()) {
+    public init(epochs: Int = 5, batchSize: Int = 100, optimizer: SGD = SGD(), shuffle: Bool = true) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.optimizer = optimizer
+        self.shuffle = shuffle
     }
 }
 
@@ -37,6 +41,8 @@ public final class ClientTrainer {
     private var order: [Int] = []
     /// One batch of predicted classes, for `scoreSamples`.
     private let predictions: OwnedBuffer<Int32>
+    /// When set (tests), `train` appends every mini-batch's sample indices, in training order.
+    var batchLog: [[Int]]?
 
     public init(model: Model, options: LocalTrainingOptions) {
         precondition(options.epochs >= 1 && options.batchSize >= 1, "ClientTrainer: epochs and batch size must be ≥ 1")
@@ -50,22 +56,26 @@ public final class ClientTrainer {
 
     /// Trains `parameters` and `statistics` in place on the samples `indices` of `data`, with a
     /// fresh optimizer. Shuffling and augmentation draw from streams named by (seed, round, client),
-    /// so the result does not depend on which worker runs the client.
+    /// so the result does not depend on which worker runs the client. With `options.shuffle` false
+    /// every epoch takes `indices` in order and nothing is augmented.
     public func train(parameters: Arena, statistics: Arena, data: Dataset, indices: [Int], assembler: BatchAssembler,
                       seed: UInt64, round: Int, client: Int) -> LocalTrainingResult {
         precondition(!indices.isEmpty, "ClientTrainer: client \(client) has no samples")
         var shuffle = RandomStream(seed: seed, purpose: "shuffle/round \(round)/client \(client)")
-        var augmentation: RandomStream? = assembler.augmentation.isNone
+        var augmentation: RandomStream? = assembler.augmentation.isNone || !options.shuffle
             ? nil : RandomStream(seed: seed, purpose: "augment/round \(round)/client \(client)")
         order.removeAll(keepingCapacity: true)
         order.append(contentsOf: indices)
         var lossSum = 0.0, correct = 0, samples = 0, steps = 0
         for _ in 0..<options.epochs {
-            for i in stride(from: order.count - 1, to: 0, by: -1) {
-                order.swapAt(i, shuffle.nextInt(below: i + 1))
+            if options.shuffle {
+                for i in stride(from: order.count - 1, to: 0, by: -1) {
+                    order.swapAt(i, shuffle.nextInt(below: i + 1))
+                }
             }
             for start in stride(from: 0, to: order.count, by: options.batchSize) {
                 let n = min(options.batchSize, order.count - start)
+                batchLog?.append(Array(order[start..<(start + n)]))
                 workspace.withInput { input in
                     workspace.withLabels { labels in
                         assembler.assemble(data, indices: order[start..<(start + n)], into: input, labels: labels,

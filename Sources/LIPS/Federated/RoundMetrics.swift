@@ -9,6 +9,9 @@ public struct RoundMetrics: Sendable, Equatable, Codable {
     /// Fraction of non-zeros actually received in the maskable layers, over all clients.
     public var receivedDensity: Double
     public var clientsTrained: Int
+    /// The clients that trained, ascending (docs/semantics.md §8); nil in rows read from files
+    /// without the field (and from `metrics.csv`, which leaves the list out).
+    public var clients: [Int]?
     /// Sample-weighted means over the round's clients, over all local steps.
     public var trainLoss: Double
     public var trainAccuracy: Double
@@ -25,7 +28,7 @@ public struct RoundMetrics: Sendable, Equatable, Codable {
     public var seconds: Double
 
     public init(round: Int, method: String, density: Double, receivedDensity: Double, clientsTrained: Int,
-                trainLoss: Double, trainAccuracy: Double, personalizedAccuracy: Double?, denseAccuracy: Double?,
+                clients: [Int]? = nil, trainLoss: Double, trainAccuracy: Double, personalizedAccuracy: Double?, denseAccuracy: Double?,
                 globalAccuracy: Double?, bytesUplinked: Int, secondsTraining: Double, secondsEvaluation: Double,
                 seconds: Double) {
         self.round = round
@@ -33,6 +36,7 @@ public struct RoundMetrics: Sendable, Equatable, Codable {
         self.density = density
         self.receivedDensity = receivedDensity
         self.clientsTrained = clientsTrained
+        self.clients = clients
         self.trainLoss = trainLoss
         self.trainAccuracy = trainAccuracy
         self.personalizedAccuracy = personalizedAccuracy

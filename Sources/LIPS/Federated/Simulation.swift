@@ -56,9 +56,7 @@ public final class Simulation {
                                                                        cropPadding: config.cropPadding))
         evalAssembler = try BatchAssembler(imageShape: data.train.imageShape, normalization: normalization)
         model = try Model.named(config.model, classes: data.train.classes, input: trainAssembler.inputShape)
-        partition = try ClientPartition.make(config.partitionScheme, clients: config.clients,
-                                             trainPerClient: config.trainPerClient, testPerClient: config.testPerClient,
-                                             data: data, seed: config.seed)
+        partition = try Simulation.partition(config: config, data: data)
         pool = WorkerPool(workers: workers ?? config.workers)
         setBLASThreads(WorkerPool.blasThreadsPerWorker)
         schedule = config.method == .lips
@@ -68,7 +66,8 @@ public final class Simulation {
         let options = LocalTrainingOptions(
             epochs: config.localEpochs, batchSize: config.batchSize,
             optimizer: SGD(learningRate: Float(config.learningRate), momentum: Float(config.momentum),
-                           weightDecay: Float(config.weightDecay)))
+                           weightDecay: Float(config.weightDecay)),
+            shuffle: config.shuffle)
         let model = model
         slots = (0..<pool.workers).map { _ in WorkerSlot(model: model, options: options) }
         store = ClientStore(model: model, clients: config.clients, precision: config.gradientPrecision,
@@ -93,6 +92,22 @@ public final class Simulation {
         }
         distinctTest = distinct
         distinctPosition = position
+    }
+
+    /// The clients' samples: read from `split_file` (checked against `split_sha256` when that is
+    /// set), or drawn from `partition` (docs/semantics.md §2).
+    public static func partition(config: ExperimentConfig, data: DatasetPair) throws -> ClientPartition {
+        guard let path = config.splitFile else {
+            return try ClientPartition.make(config.partitionScheme, clients: config.clients,
+                                            trainPerClient: config.trainPerClient, testPerClient: config.testPerClient,
+                                            data: data, seed: config.seed)
+        }
+        let (partition, sha256) = try SplitFile.read(path, dataset: config.dataset, data: data, clients: config.clients,
+                                                     trainNum: config.trainPerClient, testNum: config.testPerClient)
+        if let recorded = config.splitSHA256, recorded != sha256 {
+            throw SplitFile.changed(path, sha256: sha256, recorded: recorded)
+        }
+        return partition
     }
 
     /// Bytes of server-side state per client (stored gradient, mask bits, local BN state).
@@ -140,7 +155,7 @@ public final class Simulation {
 
         let metrics = RoundMetrics(
             round: round, method: config.method.rawValue, density: density ?? 1, receivedDensity: received.density,
-            clientsTrained: selected.count, trainLoss: training.loss, trainAccuracy: training.accuracy,
+            clientsTrained: selected.count, clients: selected, trainLoss: training.loss, trainAccuracy: training.accuracy,
             personalizedAccuracy: accuracies.personalized, denseAccuracy: accuracies.dense,
             globalAccuracy: accuracies.global,
             bytesUplinked: selected.count * (global.count + globalStatistics.count) * MemoryLayout<Float>.size,

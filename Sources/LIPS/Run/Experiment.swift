@@ -26,8 +26,12 @@ public final class Experiment {
         self.directory = directory
         let configPath = (directory as NSString).appendingPathComponent(Experiment.configFile)
         if FileManager.default.fileExists(atPath: configPath) {
-            let existing = try ExperimentConfig.load(file: configPath)
-            if let config {
+            let existing = try Experiment.pinningSplit(try ExperimentConfig.load(file: configPath))
+            if var config {
+                if config.splitSHA256 == nil && config.splitFile == existing.splitFile {
+                    config.splitSHA256 = existing.splitSHA256
+                }
+                config = try Experiment.pinningSplit(config)
                 guard config.identity() == existing.identity() else {
                     throw UserError("\(directory) holds a different run (\(Experiment.firstDifference(existing, config))); choose another --out folder or remove it")
                 }
@@ -39,9 +43,22 @@ public final class Experiment {
             guard let config else {
                 throw UserError("\(directory) holds no run (no \(Experiment.configFile)); give --config or --preset to start one")
             }
-            self.config = config
+            self.config = try Experiment.pinningSplit(config)
         }
         try self.config.validate()
+    }
+
+    /// `config` with `split_sha256` set to the SHA-256 of its `split_file` (docs/semantics.md §2);
+    /// a file whose bytes no longer match a recorded sum is refused.
+    static func pinningSplit(_ config: ExperimentConfig) throws -> ExperimentConfig {
+        guard let path = config.splitFile else { return config }
+        let sha256 = sha256Hex(try FileReading.bytes(path))
+        if let recorded = config.splitSHA256, recorded != sha256 {
+            throw SplitFile.changed(path, sha256: sha256, recorded: recorded)
+        }
+        var config = config
+        config.splitSHA256 = sha256
+        return config
     }
 
     /// Names the first key whose value differs between two configs, for the error message.
@@ -61,6 +78,16 @@ public final class Experiment {
                                 syntheticShape: try Shape.parse(config.syntheticShape),
                                 syntheticClasses: config.syntheticClasses,
                                 syntheticCounts: (config.syntheticTrain, config.syntheticTest))
+    }
+
+    /// The split a run of `config` draws (its `split_file` ignored), as the JSON of `SplitFile`:
+    /// what `lips data split` writes.
+    public static func splitJSON(_ config: ExperimentConfig, data: DatasetPair) throws -> String {
+        var config = config
+        config.splitFile = nil
+        config.splitSHA256 = nil
+        let partition = try Simulation.partition(config: config, data: data)
+        return SplitFile.json(partition, dataset: config.dataset, data: data, scheme: config.partitionScheme, seed: config.seed)
     }
 
     /// Runs (or continues) the experiment to its last round. `report` receives one progress line

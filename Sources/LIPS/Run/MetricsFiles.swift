@@ -16,7 +16,9 @@ public enum MetricsFiles {
     /// The per-layer rows, inside a run folder.
     public static let layersFile = "layers.csv"
 
-    /// The columns of `metrics.jsonl` / `metrics.csv`, in file order.
+    /// The columns of `metrics.jsonl` / `metrics.csv`, in file order. `metrics.jsonl` also has
+    /// `clients`, the list of clients that trained, right after `clients_trained`; the CSV leaves
+    /// the list out.
     public static let roundColumns = [
         "round", "method", "density", "received_density", "clients_trained", "train_loss", "train_accuracy",
         "personalized_accuracy", "dense_accuracy", "global_accuracy", "bytes_uplinked", "seconds_training",
@@ -31,7 +33,7 @@ public enum MetricsFiles {
 
     // MARK: - Writing
 
-    /// One JSON object per line, keys in `roundColumns` order.
+    /// One JSON object per line, keys in `roundColumns` order, with `clients` after `clients_trained`.
     public static func jsonLines(_ rows: [RoundMetrics]) -> String {
         var text = ""
         for row in rows {
@@ -39,6 +41,9 @@ public enum MetricsFiles {
             for (index, cell) in cells(row).enumerated() {
                 if index > 0 { text += ", " }
                 text += "\"\(roundColumns[index])\": \(cell.json)"
+                if roundColumns[index] == "clients_trained", let clients = row.clients {
+                    text += ", \"clients\": [" + clients.map(String.init).joined(separator: ", ") + "]"
+                }
             }
             text += "}\n"
         }
@@ -177,11 +182,12 @@ public enum MetricsFiles {
 
     // MARK: - Records
 
-    /// A JSON scalar, or a CSV field as `.text` (empty fields as `.null`).
+    /// A JSON scalar or list of whole numbers, or a CSV field as `.text` (empty fields as `.null`).
     enum Value: Decodable {
         case integer(Int)
         case number(Double)
         case text(String)
+        case integers([Int])
         case null
 
         init(from decoder: Decoder) throws {
@@ -194,8 +200,10 @@ public enum MetricsFiles {
                 self = .number(value)
             } else if let value = try? container.decode(String.self) {
                 self = .text(value)
+            } else if let value = try? container.decode([Int].self) {
+                self = .integers(value)
             } else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a number, a string or null")
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a number, a string, a list of whole numbers or null")
             }
         }
     }
@@ -229,8 +237,18 @@ public enum MetricsFiles {
             case .text(let value):
                 if let parsed = Double(value.trimmingCharacters(in: .whitespaces)) { return parsed }
             case .null, nil: return nil
+            case .integers: break
             }
             throw UserError("line \(line): '\(key)' should be a number, found \(describe(fields[key]))")
+        }
+
+        /// A list of whole numbers; nil when the key is missing or null.
+        func optionalIntegers(_ key: String) throws -> [Int]? {
+            switch fields[key] {
+            case .integers(let values): return values
+            case .null, nil: return nil
+            default: throw UserError("line \(line): '\(key)' should be a list of whole numbers, found \(describe(fields[key]))")
+            }
         }
 
         func text(_ key: String) throws -> String {
@@ -249,6 +267,7 @@ public enum MetricsFiles {
             case .integer(let number): return String(number)
             case .number(let number): return number.description
             case .text(let text): return "\"\(text)\""
+            case .integers(let values): return "[" + values.map(String.init).joined(separator: ", ") + "]"
             case .null, nil: return "nothing"
             }
         }
@@ -257,7 +276,8 @@ public enum MetricsFiles {
     static func roundMetrics(_ record: Record) throws -> RoundMetrics {
         RoundMetrics(round: try record.int("round"), method: try record.text("method"),
                      density: try record.double("density"), receivedDensity: try record.double("received_density"),
-                     clientsTrained: try record.int("clients_trained"), trainLoss: try record.double("train_loss"),
+                     clientsTrained: try record.int("clients_trained"), clients: try record.optionalIntegers("clients"),
+                     trainLoss: try record.double("train_loss"),
                      trainAccuracy: try record.double("train_accuracy"),
                      personalizedAccuracy: try record.optionalDouble("personalized_accuracy"),
                      denseAccuracy: try record.optionalDouble("dense_accuracy"),
