@@ -70,6 +70,11 @@ public enum SplitFile {
         do {
             return try JSONDecoder().decode(Contents.self, from: Data(bytes))
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+               (try? JSONSerialization.jsonObject(with: Data(bytes))) != nil {
+                // Foundation reports a fraction where an integer belongs as invalid JSON, without a place.
+                throw UserError("\(path): an index, size or count is not a whole number")
+            }
             throw UserError("\(path): \(describe(error))")
         }
     }
@@ -132,12 +137,17 @@ public enum SplitFile {
     /// A decoding error as one clause: where in the file and what was wrong.
     static func describe(_ error: DecodingError) -> String {
         func at(_ path: [CodingKey]) -> String {
-            path.isEmpty ? "top level" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            if path.isEmpty { return "top level" }
+            var text = ""
+            for key in path {
+                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return "'\(text)'"
         }
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return "not valid JSON" + (detail.map { " (\($0.split(whereSeparator: \.isNewline).joined(separator: " ")))" } ?? "")
+            let detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+            return "not valid JSON" + (detail.isEmpty ? "" : " (\(detail.split(whereSeparator: \.isNewline).joined(separator: " ")))")
         case .dataCorrupted(let context):
             return "bad value at \(at(context.codingPath)) (\(context.debugDescription))"
         case .keyNotFound(let key, let context):

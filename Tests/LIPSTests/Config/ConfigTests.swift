@@ -30,8 +30,8 @@ import Testing
     @Test func keyTableMatchesTheReadme() {
         #expect(ExperimentConfig.keyNames == [
             "dataset", "data_dir", "partition", "alpha", "classes_per_client", "clients", "train_num", "test_num",
-            "normalize_mean", "normalize_std", "flip", "rotation", "crop_padding", "synthetic_shape", "synthetic_classes",
-            "synthetic_train", "synthetic_test", "model", "rounds", "local_epochs", "batch_size", "lr", "momentum",
+            "split_file", "split_sha256", "normalize_mean", "normalize_std", "flip", "rotation", "crop_padding", "synthetic_shape", "synthetic_classes",
+            "synthetic_train", "synthetic_test", "model", "rounds", "local_epochs", "batch_size", "shuffle", "lr", "momentum",
             "weight_decay", "participation", "method", "update_d", "update_freq", "horizon", "criterion", "bn",
             "grad_precision", "eval_every", "global_test", "reference_round", "seed", "workers", "checkpoint_every",
         ])
@@ -45,6 +45,8 @@ import Testing
         var c = ExperimentConfig()
         c.dataset = "cifar100"; c.dataDirectory = "data/my folder: #1"; c.partition = .pathological; c.alpha = 0.30000000000000004
         c.classesPerClient = 3; c.clients = 7; c.trainPerClient = 11; c.testPerClient = 0
+        c.splitFile = "splits/a b: #1.json"; c.splitSHA256 = String(repeating: "0f", count: 32)
+        c.shuffle = false
         c.normalizeMean = [0.507, 0.487, 0.441]; c.normalizeStd = [1e-05, 2, 0.25]; c.horizontalFlip = true
         c.rotationDegrees = 12.5; c.cropPadding = 4; c.syntheticShape = "1x8x9"; c.syntheticClasses = 3
         c.syntheticTrain = 50; c.syntheticTest = 20; c.model = "vgg11bn"; c.rounds = 300; c.localEpochs = 2
