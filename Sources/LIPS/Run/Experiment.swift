@@ -107,8 +107,9 @@ public final class Experiment {
             layers = checkpoint.layers
         }
         let resumedFrom = simulation.nextRound
-        report?(String(format: "lips: %@: %@ on %@, %d clients, %@, %d worker%@; server state %.1f MB per client%@",
-                       directory, config.model, config.dataset, config.clients, Experiment.methodDescription(config),
+        report?(String(format: "lips: %@: %@ on %@, %d clients%@, %@, %d worker%@; server state %.1f MB per client%@",
+                       directory, config.model, config.dataset, config.clients,
+                       config.splitFile.map { " (split \($0))" } ?? "", Experiment.methodDescription(config),
                        simulation.pool.workers, simulation.pool.workers == 1 ? "" : "s",
                        Double(simulation.clientStateBytes) / 1e6,
                        resumedFrom > 0 ? ", resuming at round \(resumedFrom)" : ""))
