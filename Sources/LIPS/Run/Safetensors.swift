@@ -171,24 +171,22 @@ public struct Safetensors: Sendable, Equatable {
             throw fail("truncated (header length \(length) but only \(bytes.count - 8) bytes follow)")
         }
         let headerEnd = 8 + Int(length)
-        let headerBytes = Data(bytes[8..<headerEnd])
-        guard let object = try? JSONSerialization.jsonObject(with: headerBytes),
-              let header = object as? [String: Any] else {
+        guard case .object(let header)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes[8..<headerEnd])) else {
             throw fail("bad header JSON (expected a JSON object of \(length) bytes)")
         }
         var metadata: [String: String] = [:]
         if let raw = header["__metadata__"] {
-            guard let dictionary = raw as? [String: Any] else { throw fail("__metadata__ is not an object of strings") }
+            guard case .object(let dictionary) = raw else { throw fail("__metadata__ is not an object of strings") }
             for (key, value) in dictionary {
-                guard let text = value as? String else { throw fail("__metadata__ '\(key)' is not a string") }
+                guard case .string(let text) = value else { throw fail("__metadata__ '\(key)' is not a string") }
                 metadata[key] = text
             }
         }
         let dataCount = bytes.count - headerEnd
         var entries: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
         for (name, raw) in header where name != "__metadata__" {
-            guard let entry = raw as? [String: Any] else { throw fail("tensor '\(name)' is not an object") }
-            guard let dtypeName = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype") }
+            guard case .object(let entry) = raw else { throw fail("tensor '\(name)' is not an object") }
+            guard case .string(let dtypeName)? = entry["dtype"] else { throw fail("tensor '\(name)' has no dtype") }
             guard let dtype = DType(rawValue: dtypeName) else {
                 throw fail("tensor '\(name)' has unknown dtype '\(dtypeName)' (known: \(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
@@ -232,16 +230,30 @@ public struct Safetensors: Sendable, Equatable {
         return Safetensors(tensors: tensors, metadata: metadata)
     }
 
-    /// A JSON array of integers (NSNumber without a fraction), or nil.
-    private static func integers(_ value: Any?) -> [Int]? {
-        guard let array = value as? [Any] else { return nil }
+    /// A JSON array of integers, or nil.
+    private static func integers(_ value: JSONValue?) -> [Int]? {
+        guard case .array(let elements)? = value else { return nil }
         var result: [Int] = []
-        for element in array {
-            guard let number = element as? NSNumber, !(element is Bool) else { return nil }
-            let double = number.doubleValue
-            guard double.rounded() == double, abs(double) < 9e15 else { return nil }
-            result.append(number.intValue)
+        for element in elements {
+            guard case .integer(let number) = element else { return nil }
+            result.append(number)
         }
         return result
+    }
+
+    /// Just enough JSON for the header: integers apart from other numbers, no Bool/number mix-up.
+    enum JSONValue: Decodable {
+        case null, bool(Bool), integer(Int), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if container.decodeNil() { self = .null }
+            else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+            else if let value = try? container.decode(Int.self) { self = .integer(value) }
+            else if let value = try? container.decode(Double.self) { self = .number(value) }
+            else if let value = try? container.decode(String.self) { self = .string(value) }
+            else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+            else { self = .object(try container.decode([String: JSONValue].self)) }
+        }
     }
 }
