@@ -51,7 +51,7 @@ public final class Experiment {
         if checkingInitFile, let file = self.config.initFrom {
             let hash = SHA256.hex(try Experiment.readInitFile(file))
             if let recorded = self.config.initSHA256, recorded != hash {
-                throw UserError("init_from \(file) has changed since \(directory) started (SHA-256 \(hash.prefix(12))…, recorded \(recorded.prefix(12))…); restore that file or start a new run")
+                throw UserError("init_from \(file) has changed since \(directory) started (SHA-256 now \(hash.prefix(12))…, recorded \(recorded.prefix(12))…); restore that file or start a new run")
             }
             self.config.initSHA256 = hash
         }

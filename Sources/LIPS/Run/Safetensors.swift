@@ -39,8 +39,10 @@ public struct Safetensors: Sendable, Equatable {
         /// A float32 tensor.
         public init(name: String, shape: [Int], floats: [Float]) {
             precondition(shape.reduce(1, *) == floats.count, "Safetensors: \(name) has \(floats.count) values for shape \(shape)")
-            var bytes = [UInt8](); bytes.reserveCapacity(4 * floats.count)
-            for value in floats { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
+            var bytes = [UInt8](repeating: 0, count: 4 * floats.count)
+            bytes.withUnsafeMutableBytes { raw in
+                for (i, value) in floats.enumerated() { raw.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+            }
             self.init(name: name, dtype: .f32, shape: shape, bytes: bytes)
         }
 
@@ -83,10 +85,8 @@ public struct Safetensors: Sendable, Equatable {
 
         /// Element `index` as a little-endian unsigned word of its size.
         private func word<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ index: Int) -> T {
-            var value: T = 0
-            let start = index * MemoryLayout<T>.size
-            for k in 0..<MemoryLayout<T>.size { value |= T(bytes[start + k]) << (8 * k) }
-            return value
+            precondition(index >= 0 && (index + 1) * MemoryLayout<T>.size <= bytes.count, "Safetensors: element \(index) of \(name) out of range")
+            return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: index * MemoryLayout<T>.size, as: T.self)) }
         }
     }
 
