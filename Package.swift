@@ -69,7 +69,9 @@ let package = Package(
 
         .testTarget(
             name: "LIPSTests",
-            dependencies: ["LIPS", "CHalf"]
+            dependencies: ["LIPS", "CHalf"],
+            // Safetensors files written by PyTorch (reference/make_safetensors_fixture.py), read by path.
+            exclude: ["Fixtures"]
         ),
     ]
 )

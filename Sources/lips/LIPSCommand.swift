@@ -7,7 +7,7 @@ struct LIPSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lips",
         abstract: "Federated learning on CPU servers: FedAvg and LIPS (layer-wise inertia with sparsity).",
-        subcommands: [RunCommand.self, SweepCommand.self, ReportCommand.self, PlotCommand.self, CompareCommand.self, Inspect.self, DataCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, ExportCommand.self, SweepCommand.self, ReportCommand.self, PlotCommand.self, CompareCommand.self, Inspect.self, DataCommand.self, BenchCommand.self]
     )
 }
 

@@ -38,6 +38,8 @@ extension ExperimentConfig {
         // Model and local training
         .text("model", \.model, Model.architectureNames.joined(separator: " | "),
               canonical: { canonicalName($0, among: Model.architectureNames) }),
+        .optionalText("init_from", \.initFrom, "initial global model from a .safetensors file (PyTorch state_dict names); null = seeded init"),
+        .optionalText("init_sha256", \.initSHA256, "SHA-256 of init_from, recorded when the run starts; a resume with another file is refused"),
         .integer("rounds", \.rounds, "communication rounds"),
         .integer("local_epochs", \.localEpochs, "local epochs per round"),
         .integer("batch_size", \.batchSize, "local mini-batch size"),

@@ -30,6 +30,12 @@ extension ExperimentConfig {
         try require(syntheticTest >= 0, "synthetic_test", "≥ 0", syntheticTest)
         // Model and local training
         try require(Model.architectureNames.contains(Self.canonicalName(model, among: Model.architectureNames)), "model", "one of \(Model.architectureNames.joined(separator: ", "))", "'\(model)'")
+        if let initFrom { try require(!initFrom.isEmpty, "init_from", "a .safetensors file (or null)", "''") }
+        if let initSHA256 {
+            try require(initFrom != nil, "init_sha256", "null without init_from", "'\(initSHA256)'")
+            try require(initSHA256.count == 64 && initSHA256.allSatisfy(\.isHexDigit), "init_sha256",
+                        "64 hex digits (or null)", "'\(initSHA256)'")
+        }
         try require(rounds >= 1, "rounds", "≥ 1", rounds)
         try require(localEpochs >= 1, "local_epochs", "≥ 1", localEpochs)
         try require(batchSize >= 1, "batch_size", "≥ 1", batchSize)

@@ -38,6 +38,12 @@ public struct ExperimentConfig: Sendable, Equatable {
     // MARK: Model and local training
     /// One of `Model.architectureNames`.
     public var model = "resnet8"
+    /// A `.safetensors` file (PyTorch `state_dict` names) whose weights replace the seeded
+    /// initialisation of the global model; nil for the seeded init. Relative to the working folder.
+    public var initFrom: String? = nil
+    /// The SHA-256 of `initFrom`, filled in by `Experiment` when the run starts; a resume whose
+    /// file no longer has it is refused.
+    public var initSHA256: String? = nil
     public var rounds = 30
     public var localEpochs = 5
     public var batchSize = 100

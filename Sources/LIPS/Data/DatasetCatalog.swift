@@ -16,6 +16,20 @@ public enum DatasetCatalog {
         }
     }
 
+    /// The image shape and class count `load` gives for `name` (as published, before
+    /// `BatchAssembler`'s padding), without reading it: enough to build a run's model, e.g. for
+    /// `lips export`. Nil for an unknown name.
+    public static func imageShapeAndClasses(_ name: String, syntheticShape: Shape, syntheticClasses: Int) -> (shape: Shape, classes: Int)? {
+        switch name {
+        case "fashion-mnist", "mnist": return (Shape(channels: 1, height: 28, width: 28), 10)
+        case "cifar10": return (CIFARReader.imageShape, 10)
+        case "cifar100": return (CIFARReader.imageShape, 100)
+        case "tinyimagenet", "tiny-imagenet": return (TinyImageNet.imageShape, 200)
+        case "synthetic": return (syntheticShape, syntheticClasses)
+        default: return nil
+        }
+    }
+
     /// Loads `name` from `directory` (or its default folder). `synthetic` makes a seeded set of
     /// 3×32×32 images in 10 classes, 60 000 train and 10 000 test, unless told otherwise.
     public static func load(_ name: String, directory: String? = nil, seed: UInt64 = 0,

@@ -45,3 +45,46 @@ extension Simulation {
         setNextRound(snapshot.nextRound)
     }
 }
+
+extension Simulation {
+    /// Replaces the seeded initial global model with `parameters` and `statistics` (laid out by
+    /// `model.parameterLayout` and `model.statisticsLayout`), before the first round: how
+    /// `init_from` starts a run from given weights.
+    public func setInitialModel(parameters: [Float], statistics: [Float]) {
+        precondition(nextRound == 0, "Simulation.setInitialModel: round \(nextRound) already started")
+        precondition(parameters.count == global.count && statistics.count == globalStatistics.count,
+                     "Simulation.setInitialModel: \(parameters.count)/\(statistics.count) values for \(global.count)/\(globalStatistics.count)")
+        global.set(parameters, at: 0)
+        globalStatistics.set(statistics, at: 0)
+        previousGlobal.copy(from: global)
+    }
+}
+
+extension Simulation {
+    /// The model client `client` receives after the round `snapshot` was taken (its LIPS mask
+    /// applied, its local BN state laid over with `bn: local`), built as `WorkerSlot.receive`
+    /// builds it but without data or workers: what `lips export --client` writes. Throws a
+    /// `UserError` when the snapshot does not fit `model` and `config`.
+    public static func receivedModel(client: Int, model: Model, config: ExperimentConfig,
+                                     snapshot: SimulationSnapshot) throws -> (parameters: [Float], statistics: [Float]) {
+        precondition(client >= 0 && client < config.clients, "Simulation.receivedModel: client \(client) outside 0..<\(config.clients)")
+        guard snapshot.global.count == model.parameterLayout.count,
+              snapshot.globalStatistics.count == model.statisticsLayout.count else {
+            throw UserError("checkpoint does not match model \(model.name) (\(model.parameterLayout.count) parameters)")
+        }
+        let store = ClientStore(model: model, clients: config.clients, precision: config.gradientPrecision,
+                                keepsLocalState: config.batchNorm == .local)
+        let masks = LIPSSparsifier(tracked: store.tracked, clients: config.clients)
+        if let problem = masks.restore(hasMask: snapshot.clients.hasMask, words: snapshot.clients.maskWords)
+            ?? store.restore(snapshot.clients) {
+            throw UserError("checkpoint: \(problem)")
+        }
+        let global = model.makeParameters(), globalStatistics = model.makeStatistics()
+        global.set(snapshot.global, at: 0)
+        globalStatistics.set(snapshot.globalStatistics, at: 0)
+        let parameters = model.makeParameters(), statistics = model.makeStatistics()
+        WorkerSlot.receive(client, global: global, globalStatistics: globalStatistics, masks: masks, store: store,
+                           into: parameters, statistics: statistics)
+        return (parameters.array, statistics.array)
+    }
+}

@@ -26,6 +26,13 @@ final class WorkerSlot: @unchecked Sendable {
     /// aggregation: the global model, with its LIPS mask applied (docs/semantics.md §6) and its
     /// local BN state laid over (§7).
     func receive(_ client: Int, global: Arena, globalStatistics: Arena, masks: LIPSSparsifier, store: ClientStore) {
+        WorkerSlot.receive(client, global: global, globalStatistics: globalStatistics, masks: masks, store: store,
+                           into: parameters, statistics: statistics)
+    }
+
+    /// `receive` into any pair of arenas (also `lips export --client`, outside a simulation).
+    static func receive(_ client: Int, global: Arena, globalStatistics: Arena, masks: LIPSSparsifier, store: ClientStore,
+                        into parameters: Arena, statistics: Arena) {
         parameters.copy(from: global)
         statistics.copy(from: globalStatistics)
         if masks.hasMask[client] { masks.apply(client, to: parameters) }

@@ -21,15 +21,21 @@ public final class Experiment {
 
     /// Opens `directory` for `config`: a new folder gets the config; a folder holding a run must
     /// hold the same run (runtime keys such as `workers` may differ). With `config` nil the
-    /// folder's own config is used, so `lips run --out DIR` resumes.
-    public init(directory: String, config: ExperimentConfig?) throws {
+    /// folder's own config is used, so `lips run --out DIR` resumes. An `init_from` file is hashed
+    /// and must match the recorded SHA-256 (`checkingInitFile` false skips this, for readers
+    /// such as `lips export`).
+    public init(directory: String, config: ExperimentConfig?, checkingInitFile: Bool = true) throws {
         self.directory = directory
         let configPath = (directory as NSString).appendingPathComponent(Experiment.configFile)
         if FileManager.default.fileExists(atPath: configPath) {
             let existing = try Experiment.pinningSplit(try ExperimentConfig.load(file: configPath))
             if var config {
+                // A config given again without the hashes adopts the recorded ones; the files are checked below.
                 if config.splitSHA256 == nil && config.splitFile == existing.splitFile {
                     config.splitSHA256 = existing.splitSHA256
+                }
+                if config.initFrom != nil, config.initFrom == existing.initFrom, config.initSHA256 == nil {
+                    config.initSHA256 = existing.initSHA256
                 }
                 config = try Experiment.pinningSplit(config)
                 guard config.identity() == existing.identity() else {
@@ -46,6 +52,21 @@ public final class Experiment {
             self.config = try Experiment.pinningSplit(config)
         }
         try self.config.validate()
+        if checkingInitFile, let file = self.config.initFrom {
+            let hash = sha256Hex(try Experiment.readInitFile(file))
+            if let recorded = self.config.initSHA256, recorded != hash {
+                throw UserError("init_from \(file) has changed since \(directory) started (SHA-256 now \(hash.prefix(12))…, recorded \(recorded.prefix(12))…); restore that file or start a new run")
+            }
+            self.config.initSHA256 = hash
+        }
+    }
+
+    /// The bytes of an `init_from` file, or a one-line error.
+    static func readInitFile(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UserError("init_from \(path): cannot read the file (missing or unreadable)")
+        }
+        return [UInt8](data)
     }
 
     /// `config` with `split_sha256` set to the SHA-256 of its `split_file` (docs/semantics.md §2);
@@ -98,13 +119,25 @@ public final class Experiment {
                     shouldStop: () -> Bool = { StopSignal.requested }) throws -> Outcome {
         let data = try given ?? Experiment.loadData(config)
         let simulation = try Simulation(config: config, data: data, workers: workers)
-        try AtomicFile.write(config.yaml(), to: path(Experiment.configFile))
         var rounds: [RoundMetrics] = [], layers: [LayerMetrics] = []
         if FileManager.default.fileExists(atPath: path(Experiment.checkpointFile)) {
+            try AtomicFile.write(config.yaml(), to: path(Experiment.configFile))
             let checkpoint = try Checkpoint.read(from: path(Experiment.checkpointFile))
             try simulation.restore(checkpoint.snapshot)
             rounds = checkpoint.rounds
             layers = checkpoint.layers
+        } else {
+            if let file = config.initFrom {
+                // The weights come from the bytes whose hash the config records.
+                let bytes = try Experiment.readInitFile(file)
+                guard sha256Hex(bytes) == config.initSHA256 else {
+                    throw UserError("init_from \(file) changed while the run was starting; run again")
+                }
+                let values = try StateDict.values(from: try Safetensors.decode(bytes, source: "init_from \(file)"),
+                                                  source: "init_from \(file)", model: simulation.model)
+                simulation.setInitialModel(parameters: values.parameters, statistics: values.statistics)
+            }
+            try AtomicFile.write(config.yaml(), to: path(Experiment.configFile))
         }
         let resumedFrom = simulation.nextRound
         report?(String(format: "lips: %@: %@ on %@, %d clients%@, %@, %d worker%@; server state %.1f MB per client%@",

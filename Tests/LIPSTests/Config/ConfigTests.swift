@@ -30,8 +30,9 @@ import Testing
     @Test func keyTableMatchesTheReadme() {
         #expect(ExperimentConfig.keyNames == [
             "dataset", "data_dir", "partition", "alpha", "classes_per_client", "clients", "train_num", "test_num",
-            "split_file", "split_sha256", "normalize_mean", "normalize_std", "flip", "rotation", "crop_padding", "synthetic_shape", "synthetic_classes",
-            "synthetic_train", "synthetic_test", "model", "rounds", "local_epochs", "batch_size", "shuffle", "lr", "momentum",
+            "split_file", "split_sha256", "normalize_mean", "normalize_std", "flip", "rotation", "crop_padding", "synthetic_shape",
+            "synthetic_classes", "synthetic_train", "synthetic_test", "model", "init_from", "init_sha256", "rounds", "local_epochs",
+            "batch_size", "shuffle", "lr", "momentum",
             "weight_decay", "participation", "method", "update_d", "update_freq", "horizon", "criterion", "bn",
             "grad_precision", "eval_every", "global_test", "reference_round", "seed", "workers", "checkpoint_every",
         ])
@@ -49,7 +50,8 @@ import Testing
         c.shuffle = false
         c.normalizeMean = [0.507, 0.487, 0.441]; c.normalizeStd = [1e-05, 2, 0.25]; c.horizontalFlip = true
         c.rotationDegrees = 12.5; c.cropPadding = 4; c.syntheticShape = "1x8x9"; c.syntheticClasses = 3
-        c.syntheticTrain = 50; c.syntheticTest = 20; c.model = "vgg11bn"; c.rounds = 300; c.localEpochs = 2
+        c.syntheticTrain = 50; c.syntheticTest = 20; c.model = "vgg11bn"
+        c.initFrom = "weights/my: model #2.safetensors"; c.initSHA256 = String(repeating: "0f", count: 32); c.rounds = 300; c.localEpochs = 2
         c.batchSize = 32; c.learningRate = 1e-3; c.momentum = 0; c.weightDecay = 5e-4; c.participation = 0.25
         c.method = .lips; c.updateDensity = 0.3; c.updateFrequency = 4; c.horizon = 200; c.criterion = .weight
         c.batchNorm = .local; c.gradientPrecision = .single; c.evalEvery = 5; c.globalTest = true
