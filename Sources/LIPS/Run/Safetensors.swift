@@ -111,13 +111,13 @@ public struct Safetensors: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var parts: [String] = []
         if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            let pairs = metadata.keys.sorted().map { "\(doubleQuoted($0)):\(doubleQuoted(metadata[$0]!))" }
             parts.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
         }
         var offset = 0
         for tensor in tensors {
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            parts.append("\(jsonString(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + tensor.bytes.count)]}")
+            parts.append("\(doubleQuoted(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + tensor.bytes.count)]}")
             offset += tensor.bytes.count
         }
         var header = Array("{\(parts.joined(separator: ","))}".utf8)
@@ -133,20 +133,6 @@ public struct Safetensors: Sendable, Equatable {
     public func write(to path: String) throws {
         precondition(Set(tensors.map(\.name)).count == tensors.count, "Safetensors: duplicate tensor names")
         try AtomicFile.write(encoded(), to: path)
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    private func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     // MARK: - Reading
