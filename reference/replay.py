@@ -25,7 +25,8 @@ Given a run folder of `lips run` (its resolved `config.yaml`, which must name `s
 It writes OUT_DIR/metrics.jsonl with the engine's key names (round, method, density,
 clients_trained, clients, train_loss, train_accuracy, personalized_accuracy, dense_accuracy,
 global_accuracy) and OUT_DIR/global-rN.safetensors, the global model after round N (PyTorch
-state_dict names, `num_batches_tracked` written as 0 as `lips export` does).
+state_dict names, `num_batches_tracked` written as 0 as `lips export` does); with --save-received
+also OUT_DIR/clientK-rN.safetensors, the model client K receives after round N.
 
     python reference/replay.py RUN_DIR --out OUT_DIR [--rounds N]
 
@@ -271,6 +272,8 @@ def main():
     parser.add_argument("--split", default=None, help="split file (default: the config's split_file)")
     parser.add_argument("--init", default=None, help="initial model (default: the config's init_from)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--save-received", action="store_true",
+                        help="also write clientK-rN.safetensors, what client K receives after round N (as `lips export --client K`)")
     parser.add_argument("--mkldnn", action="store_true", help="let PyTorch use oneDNN (faster, less exact)")
     parser.add_argument("--float64", action="store_true",
                         help="compute in float64 (models still saved as float32): shows how far float32 rounding alone moves a run")
@@ -397,6 +400,9 @@ def main():
             metrics_file.write(json.dumps(row) + "\n")
             metrics_file.flush()
             save_global(global_state, os.path.join(arguments.out, f"global-r{r}.safetensors"))
+            if arguments.save_received:
+                for k in range(K):
+                    save_global(received(k), os.path.join(arguments.out, f"client{k}-r{r}.safetensors"))
             print(json.dumps({key: row[key] for key in ("round", "density", "train_loss", "personalized_accuracy", "dense_accuracy")}),
                   file=sys.stderr)
 
