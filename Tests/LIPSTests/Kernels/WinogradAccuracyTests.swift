@@ -73,12 +73,7 @@ import Testing
         }
         let g = WinogradGeometry(inputChannels: s.inputChannels, outputChannels: s.outputChannels, batch: s.batch,
                                  height: s.side, width: s.side)
-        let scratch = Arena(count: g.scratchCount)
-        var y = [Float](repeating: .nan, count: dy.count)
-        var dWeight = [Float](repeating: 0, count: weight.count)
-        var dInput = [Float](repeating: .nan, count: x.count)
-        winogradConvolution(x, weight: weight, bias: nil, g, scratch: scratch.base, into: &y)
-        winogradConvolutionBackward(x, weight: weight, dOutput: dy, g, scratch: scratch.base, dWeight: &dWeight, dInput: &dInput)
+        let (y, dWeight, dInput) = WinogradTests.winogradPass(x: x, weight: weight, dy: dy, g)
 
         for (index, name) in ["y", "dWeight", "dInput"].enumerated() {
             let winograd = Self.relativeError([y, dWeight, dInput][index], exact[index])

@@ -113,6 +113,17 @@ import Testing
         #expect(error <= 1e-5, "\(what): max error \(error) of the largest value", sourceLocation: sourceLocation)
     }
 
+    /// Winograd forward without bias, then backward from a zero weight gradient: (y, dWeight, dInput).
+    static func winogradPass(x: [Float], weight: [Float], dy: [Float], _ g: WinogradGeometry) -> (y: [Float], dWeight: [Float], dInput: [Float]) {
+        let scratch = Arena(count: g.scratchCount)
+        var y = [Float](repeating: .nan, count: dy.count)
+        var dWeight = [Float](repeating: 0, count: weight.count)
+        var dInput = [Float](repeating: .nan, count: x.count)
+        winogradConvolution(x, weight: weight, bias: nil, g, scratch: scratch.base, into: &y)
+        winogradConvolutionBackward(x, weight: weight, dOutput: dy, g, scratch: scratch.base, dWeight: &dWeight, dInput: &dInput)
+        return (y, dWeight, dInput)
+    }
+
     /// A scratch arena of `count` floats followed by a sentinel guard band.
     static func guardedScratch(_ count: Int) -> Arena {
         let scratch = Arena(count: count + guardBand)
@@ -217,12 +228,7 @@ import Testing
         let x = nchwToChannelMajor(try golden.tensor("x"), n: n, c: cin, spatial: h * w)
         let dy = nchwToChannelMajor(try golden.tensor("dy"), n: n, c: cout, spatial: h * w)
         let weight = try golden.tensor("w")
-        let scratch = Arena(count: g.scratchCount)
-        var y = [Float](repeating: .nan, count: dy.count)
-        var dWeight = [Float](repeating: 0, count: weight.count)
-        var dInput = [Float](repeating: .nan, count: x.count)
-        winogradConvolution(x, weight: weight, bias: nil, g, scratch: scratch.base, into: &y)
-        winogradConvolutionBackward(x, weight: weight, dOutput: dy, g, scratch: scratch.base, dWeight: &dWeight, dInput: &dInput)
+        let (y, dWeight, dInput) = Self.winogradPass(x: x, weight: weight, dy: dy, g)
         expectClose(channelMajorToNCHW(y, n: n, c: cout, spatial: h * w), try golden.tensor("y"), rtol: golden.rtol,
                     atol: golden.atol, "golden y")
         expectClose(channelMajorToNCHW(dInput, n: n, c: cin, spatial: h * w), try golden.tensor("dx"), rtol: golden.rtol,
