@@ -64,7 +64,6 @@ struct BenchRound: ParsableCommand {
             let samples = Double(clients * localEpochs * trainNum)
             print("model \(model), \(clients) clients x \(localEpochs) epochs x \(trainNum) samples, eval \(testNum)/client, \(simulation.pool.workers) workers")
             let peak = GEMMPeak.measure(workers: simulation.pool.workers, seconds: 2)
-            setBLASThreads(WorkerPool.blasThreadsPerWorker)
             print(String(format: "SGEMM peak on ResNet-8's im2col shapes, %d workers: %.1f GFLOP/s", simulation.pool.workers, peak))
             print("training GFLOP/s below: direct-convolution FLOPs per second (Winograd does fewer multiplies)")
             for _ in 0..<rounds {

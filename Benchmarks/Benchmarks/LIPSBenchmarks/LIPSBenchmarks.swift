@@ -16,7 +16,6 @@ let benchmarks: @Sendable () -> Void = {
     for shape in GEMMPeak.resnet8Shapes {
         Benchmark("sgemm \(shape.m)x\(shape.n)x\(shape.k)",
                   configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .one)) { benchmark in
-            setBLASThreads(1)
             let a = [Float](repeating: 0.5, count: shape.m * shape.k), b = [Float](repeating: 0.25, count: shape.k * shape.n)
             var c = [Float](repeating: 0, count: shape.m * shape.n)
             benchmark.startMeasurement()
@@ -30,7 +29,6 @@ let benchmarks: @Sendable () -> Void = {
     let model = try! Model.named("resnet8", classes: 10, input: input)
     for (index, name) in model.layerNames.enumerated() {
         Benchmark("resnet8 layer \(index) \(name) forward+backward") { benchmark in
-            setBLASThreads(1)
             let parameters = model.makeParameters(), gradients = model.makeParameters(), statistics = model.makeStatistics()
             model.initialize(parameters: parameters, statistics: statistics, seed: 1)
             let workspace = model.makeWorkspace(batchSize: batch)
@@ -49,7 +47,6 @@ let benchmarks: @Sendable () -> Void = {
     // themselves allocate nothing (what is left comes from naming the call's random streams).
     for epochs in [1, 2] {
         Benchmark("client local training resnet8 \(5 * epochs) steps x 100") { benchmark in
-            setBLASThreads(1)
             let data = SyntheticData.make(trainCount: 500, testCount: 0, classes: 10, shape: input, seed: 1)
             let parameters = model.makeParameters(), statistics = model.makeStatistics()
             model.initialize(parameters: parameters, statistics: statistics, seed: 1)

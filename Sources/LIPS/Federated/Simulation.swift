@@ -58,7 +58,6 @@ public final class Simulation {
         model = try Model.named(config.model, classes: data.train.classes, input: trainAssembler.inputShape)
         partition = try Simulation.partition(config: config, data: data)
         pool = WorkerPool(workers: workers ?? config.workers)
-        setBLASThreads(WorkerPool.blasThreadsPerWorker)
         schedule = config.method == .lips
             ? LIPSSchedule(initialDensity: config.updateDensity, updateFrequency: config.updateFrequency,
                            horizon: config.effectiveHorizon)

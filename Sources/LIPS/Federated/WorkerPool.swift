@@ -17,12 +17,6 @@ public struct WorkerPool: Sendable {
     /// Cores this process may use.
     public static var coreCount: Int { AvailableCores.count }
 
-    /// BLAS threads per worker: always one. OpenBLAS's multithreaded GEMM splits a product into
-    /// other blocks than its single-threaded one, and on some processors the bits then differ, so
-    /// one worker with a multithreaded BLAS would not reproduce two workers' results. The cores are
-    /// used by the workers instead.
-    public static let blasThreadsPerWorker = 1
-
     /// Calls `body(index, worker)` for every index in `0..<count`, `worker` in `0..<workers`.
     /// `body` may touch only the worker's own state and the index's own outputs.
     public func forEach(_ count: Int, _ body: @Sendable (_ index: Int, _ worker: Int) -> Void) {

@@ -26,6 +26,7 @@ func gemm(
     precondition(ldb >= max(1, transposeB == .noTranspose ? n : k), "gemm: ldb \(ldb) too small (k=\(k) n=\(n))")
     precondition(ldc >= max(1, n), "gemm: ldc \(ldc) < n \(n)")
     if m == 0 || n == 0 { return }
+    _ = singleThreadedBLAS
     cblas_sgemm(
         CblasRowMajor,
         transposeA == .noTranspose ? CblasNoTrans : CblasTrans,
@@ -59,8 +60,8 @@ func gemmReference(
     }
 }
 
-/// Sets the number of threads OpenBLAS uses for the calls that follow (process-wide).
-/// Workers that run in parallel set 1, so the level of parallelism is the clients.
-public func setBLASThreads(_ count: Int) {
-    openblas_set_num_threads(Int32(max(1, count)))
-}
+/// OpenBLAS runs single-threaded, process-wide, from the first product on: the cores are used by
+/// the workers, one client each. Its multithreaded GEMM blocks a product differently, and on some
+/// processors the bits then differ, so results would depend on the worker count (and on which
+/// other code had last set the thread count).
+private let singleThreadedBLAS: Void = openblas_set_num_threads(1)

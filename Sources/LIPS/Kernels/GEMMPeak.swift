@@ -26,7 +26,6 @@ public enum GEMMPeak {
     /// GFLOP/s of `workers` threads each running single-threaded SGEMMs over `shapes` for about
     /// `seconds` (the arrangement the scheduler uses).
     public static func measure(workers: Int, seconds: Double = 1, shapes: [(m: Int, n: Int, k: Int)] = resnet8Shapes) -> Double {
-        setBLASThreads(1)
         let largest = shapes.reduce(0) { max($0, $1.m * $1.k, $1.k * $1.n, $1.m * $1.n) }
         let flops = LockedCounter()
         let start = DispatchTime.now()

@@ -134,11 +134,7 @@ public struct SweepRunner: Sendable {
                 data = try Experiment.loadData(config)
                 cached = (key, data)
             }
-            let concurrent = parallelRuns > 1
             let outcome = try experiment.run(data: data, workers: workers, report: { line in
-                // Simulation sets OpenBLAS's (process-wide) thread count for one run alone; with
-                // runs side by side every GEMM stays single-threaded instead (speed only).
-                if concurrent { setBLASThreads(1) }
                 report?(prefixRounds && line.hasPrefix("round ") ? "[\(run.name)] \(line)" : line)
             }, shouldStop: shouldStop)
             switch outcome {
