@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the golden cases: PyTorch references for every layer, the LIPS mask, SGD and whole models.
+"""Writes the golden cases: PyTorch references for every layer, the LIPS mask, SGD, whole models
+and whole federations (golden_federation.py).
 
 Usage (the environment from reference/requirements.txt; `make golden-cases` does all of it):
 
@@ -69,6 +70,7 @@ class Case:
         self.stored = {}       # key -> (float64 tensor, stride)
         self.generated = {}    # key -> (shape, {seed, offset, scale})
         self.checked = {}      # key -> float64 reference that the float32 run is compared on
+        self.bits = {}         # key -> shape of a 0/1 tensor stored packed, 16 bits per float
 
     def store(self, key, tensor, stride=1):
         self.stored[key] = (tensor.detach().to(torch.float64).contiguous(), stride)
@@ -100,6 +102,8 @@ class Case:
             entry = {"shape": list(t.shape), "offset": offset, "count": int(flat.size)}
             if stride > 1:
                 entry["stride"] = stride
+            if key in self.bits:
+                entry["shape"], entry["bits"] = self.bits[key], 16
             tensors[key] = entry
             offset += flat.size
             blobs.append(flat.tobytes())
@@ -509,6 +513,9 @@ def main(out):
     model_case(out, "model_resnet6_cifar100", "resnet6", 3, (32, 32), 100, 6000)
     model_case(out, "model_resnet4_odd", "resnet4", 5, (20, 24), 7, 4000)
     model_case(out, "model_cnn_fmnist", "cnn", 4, (32, 32), 10, 1000)
+    # Whole federations: a few rounds of FedAvg and LIPS on tiny images (golden_federation.py).
+    import golden_federation
+    golden_federation.write_cases(out)
     total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
     print(f"{len([f for f in os.listdir(out) if f.endswith('.json')])} cases, {total / 1e6:.2f} MB in {out}")
 

@@ -2,8 +2,8 @@
 """Replays an engine run in PyTorch: the same federation, protocol and evaluation, round by round.
 
 Given a run folder of `lips run` (its resolved `config.yaml`, which must name `split_file` and
-`init_from` and set `shuffle: false`, and its `metrics.jsonl`, whose rows list each round's
-`clients`), this script computes what docs/semantics.md says the engine computes:
+`init_from` and set `shuffle: false`), this script computes what docs/semantics.md says the engine
+computes (the protocol itself is federation.py):
 
 - the data of §1 (Fashion-MNIST or MNIST IDX files: 1 channel repeated to 3, 28 -> 32 zero
   padding, /255, then (x - mean) / std when `normalize_mean`/`normalize_std` are set);
@@ -18,7 +18,8 @@ Given a run folder of `lips run` (its resolved `config.yaml`, which must name `s
 - LIPS masks (§6) on masking rounds, from |g*w| or |w|, the floor(n*d) largest scores kept
   (lower index first among equal scores);
 - `bn: received` or `bn: local` (§7);
-- the participating clients of every round as recorded in `metrics.jsonl` (§8);
+- the participating clients of every round drawn as §8 says (and checked against the `clients` of
+  the run's `metrics.jsonl`, where it has them);
 - evaluation (§9): personalised accuracy (each client's received model on its own test set) and
   dense accuracy (the global model), means over the clients that have test samples.
 
@@ -30,13 +31,16 @@ also OUT_DIR/clientK-rN.safetensors, the model client K receives after round N.
 
     python reference/replay.py RUN_DIR --out OUT_DIR [--rounds N]
 
-Compare a replayed model with the engine's (`lips export RUN_DIR --out engine.safetensors`) with
-reference/compare_global.py. The environment is reference/requirements.txt.
+After each round OUT_DIR/replay-state.pt holds everything needed to go on (written atomically, as
+are the other files): run the same command again after a kill and the replay continues from the
+last finished round. Compare a replayed model with the engine's (`lips export RUN_DIR`, or the
+run's models/global-rN.safetensors with `save_global_every: 1`) with reference/compare_global.py.
+The environment is reference/requirements.txt.
 """
 import argparse
 import gzip
+import hashlib
 import json
-import math
 import os
 import sys
 
@@ -46,6 +50,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import federation  # noqa: E402
 import models  # noqa: E402
 
 DEFAULT_DATA_DIRS = {"fashion-mnist": "/usr/share/datasets/fashion-mnist", "mnist": "data/mnist"}
@@ -155,102 +160,21 @@ def model_inputs(images, indices, config, dtype=torch.float32):
     return x.to(dtype).contiguous()
 
 
-# ---------------------------------------------------------------- model state helpers
+# ---------------------------------------------------------------- output
 
-def weight_names(model):
-    """Convolution and linear weights in parameter order (the tracked tensors of §4)."""
-    convs, linears = [], []
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Conv2d):
-            convs.append(name + ".weight")
-        elif isinstance(module, torch.nn.Linear):
-            linears.append(name + ".weight")
-    return convs, linears
+STATE_FILE = "replay-state.pt"
 
 
-def float_state(model):
-    """The state_dict without `num_batches_tracked`, cloned."""
-    return {k: v.detach().clone() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+def sha256_of(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
-def load_state(model, state):
-    model.load_state_dict(state, strict=False)
-
-
-# ---------------------------------------------------------------- LIPS (§6)
-
-def lips_density(r, config):
-    """d_r on a masking round, else None."""
-    if config["method"] != "lips":
-        return None
-    freq = int(config["update_freq"])
-    if r % freq != 0:
-        return None
-    d0 = float(config["update_d"])
-    horizon = config.get("horizon") or config["rounds"]
-    d = min(1.0, d0 + (1.0 - d0) * r / horizon)
-    return d if d < 1.0 else None
-
-
-def top_mask(score, d):
-    """The floor(n*d) largest scores kept; among equal scores the lower index first."""
-    flat = score.reshape(-1)
-    n = flat.numel()
-    keep = min(n, int(math.floor(n * d)))
-    mask = torch.zeros(n, dtype=score.dtype)
-    if keep > 0:
-        order = torch.sort(flat, descending=True, stable=True).indices
-        mask[order[:keep]] = 1.0
-    return mask.view_as(score)
-
-
-# ---------------------------------------------------------------- training and evaluation
-
-def train_client(model, state, x, y, config, tracked):
-    """Local training from `state` (§4, shuffle false). Returns the new state, the last step's
-    gradients of the tracked tensors, summed loss·batch, correct predictions and samples."""
-    load_state(model, state)
-    model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=float(config["lr"]), momentum=float(config["momentum"]),
-                                weight_decay=float(config["weight_decay"]))
-    params = dict(model.named_parameters())
-    batch = int(config["batch_size"])
-    loss_sum, correct, seen = 0.0, 0, 0
-    last = {}
-    for _ in range(int(config["local_epochs"])):
-        for start in range(0, x.shape[0], batch):
-            xb, yb = x[start:start + batch], y[start:start + batch]
-            optimizer.zero_grad(set_to_none=False)
-            out = model(xb)
-            loss = F.cross_entropy(out, yb)
-            loss.backward()
-            last = {name: params[name].grad.detach().clone() for name in tracked}
-            optimizer.step()
-            loss_sum += loss.item() * xb.shape[0]
-            correct += int((out.argmax(1) == yb).sum().item())
-            seen += xb.shape[0]
-    return float_state(model), last, loss_sum, correct, seen
-
-
-@torch.no_grad()
-def accuracy(model, state, x, y, batch):
-    load_state(model, state)
-    model.eval()
-    correct = 0
-    for start in range(0, x.shape[0], batch):
-        correct += int((model(x[start:start + batch]).argmax(1) == y[start:start + batch]).sum().item())
-    return correct / x.shape[0]
-
-
-def fedavg(states, counts):
-    """Σ_k (n_k / Σ n_j)·θ_k in Float, clients in increasing index (§5)."""
-    total = float(sum(counts))
-    result = {name: torch.zeros_like(tensor) for name, tensor in states[0].items()}
-    for state, count in zip(states, counts):
-        weight = torch.tensor(count / total, dtype=torch.float64).to(state[next(iter(state))].dtype)
-        for name in result:
-            result[name] += weight * state[name]
-    return result
+def write_atomically(path, write):
+    """write(temporary path), then rename over `path`: a killed replay leaves the old file or the new."""
+    temporary = path + ".tmp"
+    write(temporary)
+    os.replace(temporary, path)
 
 
 def save_global(state, path):
@@ -259,7 +183,7 @@ def save_global(state, path):
         tensors[name] = tensor.to(torch.float32).contiguous()
         if name.endswith("running_var"):
             tensors[name[:-len("running_var")] + "num_batches_tracked"] = torch.zeros((), dtype=torch.int64)
-    save_file(tensors, path)
+    write_atomically(path, lambda temporary: save_file(tensors, temporary))
 
 
 # ---------------------------------------------------------------- the replay
@@ -310,101 +234,55 @@ def main():
     train_y = [torch.from_numpy(train_labels[np.asarray(c["train"], dtype=np.int64)].astype(np.int64)) for c in split["split"]]
     test_x = [model_inputs(test_images, c["test"], config, dtype) for c in split["split"]]
     test_y = [torch.from_numpy(test_labels[np.asarray(c["test"], dtype=np.int64)].astype(np.int64)) for c in split["split"]]
-    counts = [len(c["train"]) for c in split["split"]]
 
     model = models.build(config["model"], classes, 32, 32).to(dtype)
-    convs, linears = weight_names(model)
-    maskable = convs[1:]
-    tracked = convs + linears
-    weight_tensors = set(convs + linears)
     init = load_file(init_path)
-    global_state = {k: v.to(torch.float32).to(dtype) for k, v in init.items() if not k.endswith("num_batches_tracked")}
-    expected = float_state(model)
-    if set(global_state) != set(expected):
+    initial = {k: v.to(torch.float32).to(dtype) for k, v in init.items() if not k.endswith("num_batches_tracked")}
+    expected = federation.float_state(model)
+    if set(initial) != set(expected):
         raise SystemExit(f"replay: {init_path} does not hold exactly the model's tensors")
     for name in expected:
-        if global_state[name].shape != expected[name].shape:
-            raise SystemExit(f"replay: {name} has shape {tuple(global_state[name].shape)}, the model {tuple(expected[name].shape)}")
-    local_names = [name for name in expected if name not in weight_tensors]
+        if initial[name].shape != expected[name].shape:
+            raise SystemExit(f"replay: {name} has shape {tuple(initial[name].shape)}, the model {tuple(expected[name].shape)}")
+    run = federation.Federation(config, model, list(zip(train_x, train_y)), list(zip(test_x, test_y)), initial)
 
-    fp16 = config.get("grad_precision", "fp16") == "fp16"
     total_rounds = int(config["rounds"])
     replay_rounds = arguments.rounds if arguments.rounds is not None else total_rounds
     eval_every = int(config.get("eval_every", 1))
-    batch = int(config["batch_size"])
-
-    masks = [None] * K            # per client: {name: 0/1 Float tensor} or None
-    grads = [None] * K            # per client: last-step gradient of the tracked tensors
-    local_state = [None] * K      # per client, bn local: its BN state and biases
-
-    def received(k):
-        state = dict(global_state)
-        if masks[k] is not None:
-            for name, mask in masks[k].items():
-                state[name] = global_state[name] * mask
-        if config["bn"] == "local" and local_state[k] is not None:
-            state.update(local_state[k])
-        return state
-
     os.makedirs(arguments.out, exist_ok=True)
-    with open(os.path.join(arguments.out, "metrics.jsonl"), "w") as metrics_file:
-        for r in range(replay_rounds):
-            row_recorded = recorded.get(r)
-            if row_recorded is not None and row_recorded.get("clients") is not None:
-                selected = list(row_recorded["clients"])
-            elif float(config.get("participation", 1.0)) >= 1.0:
-                selected = list(range(K))
-            else:
-                raise SystemExit(f"replay: round {r}'s clients are not in the run's metrics.jsonl")
-
-            states, loss_sum, correct, seen = [], 0.0, 0, 0
-            for k in selected:
-                state, last, l, c, s = train_client(model, received(k), train_x[k], train_y[k], config, tracked)
-                states.append(state)
-                grads[k] = {name: (g.half().to(dtype) if fp16 else g) for name, g in last.items()}
-                if config["bn"] == "local":
-                    local_state[k] = {name: state[name].clone() for name in local_names}
-                loss_sum, correct, seen = loss_sum + l, correct + c, seen + s
-            global_state = fedavg(states, [counts[k] for k in selected])
-
-            d = lips_density(r, config)
-            if d is None:
-                masks = [None] * K
-            else:
-                for k in range(K):
-                    if config["criterion"] == "grad_weight" and grads[k] is None:
-                        masks[k] = None
-                        continue
-                    masks[k] = {}
-                    for name in maskable:
-                        w = global_state[name]
-                        score = (w if config["criterion"] == "weight" else grads[k][name] * w).abs()
-                        masks[k][name] = top_mask(score, d)
-
-            personalized = dense = None
-            if r % eval_every == 0 or r == total_rounds - 1:
-                scored = [k for k in range(K) if test_x[k].shape[0] > 0]
-                if scored:
-                    dense_each = {k: accuracy(model, global_state, test_x[k], test_y[k], batch) for k in scored}
-                    dense = sum(dense_each[k] for k in scored) / len(scored)
-                    own = [k for k in scored if masks[k] is not None or (config["bn"] == "local" and local_state[k] is not None)]
-                    personal_each = dict(dense_each)
-                    for k in own:
-                        personal_each[k] = accuracy(model, received(k), test_x[k], test_y[k], batch)
-                    personalized = sum(personal_each[k] for k in scored) / len(scored)
-
-            row = {"round": r, "method": config["method"], "density": d if d is not None else 1.0,
-                   "clients_trained": len(selected), "clients": selected,
-                   "train_loss": loss_sum / seen if seen else None, "train_accuracy": correct / seen if seen else None,
-                   "personalized_accuracy": personalized, "dense_accuracy": dense, "global_accuracy": None}
-            metrics_file.write(json.dumps(row) + "\n")
-            metrics_file.flush()
-            save_global(global_state, os.path.join(arguments.out, f"global-r{r}.safetensors"))
-            if arguments.save_received:
-                for k in range(K):
-                    save_global(received(k), os.path.join(arguments.out, f"client{k}-r{r}.safetensors"))
-            print(json.dumps({key: row[key] for key in ("round", "density", "train_loss", "personalized_accuracy", "dense_accuracy")}),
-                  file=sys.stderr)
+    # Resuming: the state after the last finished round, saved with what it was computed from.
+    identity = {"config": config, "split": sha256_of(split_path), "init": sha256_of(init_path),
+                "float64": arguments.float64}
+    state_path = os.path.join(arguments.out, STATE_FILE)
+    rows, start = [], 0
+    if os.path.exists(state_path):
+        saved = torch.load(state_path, weights_only=False)
+        if saved["identity"] != identity:
+            raise SystemExit(f"replay: {arguments.out} holds the replay of another run; choose another --out or remove it")
+        run.global_state, run.masks, run.grads, run.local_state = saved["federation"]
+        rows, start = saved["rows"], saved["round"] + 1
+        print(f"replay: resuming {arguments.out} at round {start}", file=sys.stderr)
+    for r in range(start, replay_rounds):
+        selected = federation.participants(config, r)
+        row_recorded = recorded.get(r)
+        if row_recorded is not None and row_recorded.get("clients") is not None and row_recorded["clients"] != selected:
+            raise SystemExit(f"replay: round {r}: the run trained clients {row_recorded['clients']}, "
+                             f"semantics §8 draws {selected}")
+        row = run.run_round(r, selected, evaluate=r % eval_every == 0 or r == total_rounds - 1)
+        row.pop("personal_each")
+        row.pop("dense_each")
+        rows.append(row)
+        save_global(run.global_state, os.path.join(arguments.out, f"global-r{r}.safetensors"))
+        if arguments.save_received:
+            for k in range(K):
+                save_global(run.received(k), os.path.join(arguments.out, f"client{k}-r{r}.safetensors"))
+        write_atomically(os.path.join(arguments.out, "metrics.jsonl"),
+                         lambda path: open(path, "w").write("".join(json.dumps(row) + "\n" for row in rows)))
+        write_atomically(state_path, lambda path: torch.save(
+            {"identity": identity, "round": r, "rows": rows,
+             "federation": (run.global_state, run.masks, run.grads, run.local_state)}, path))
+        print(json.dumps({key: row[key] for key in ("round", "density", "train_loss", "personalized_accuracy", "dense_accuracy")}),
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

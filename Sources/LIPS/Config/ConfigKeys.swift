@@ -66,6 +66,9 @@ extension ExperimentConfig {
                  runtime: true),
         .integer("checkpoint_every", \.checkpointEvery, "rounds between checkpoints; 0 = only at the end and on Ctrl-C (runtime)",
                  runtime: true),
+        .integer("save_global_every", \.saveGlobalEvery,
+                 "write models/global-rN.safetensors every this many rounds (and the last); 0 = never (runtime)",
+                 runtime: true),
     ]
 
     /// `text` lowercased, or the catalog name it spells with other separators ("tiny-imagenet" →

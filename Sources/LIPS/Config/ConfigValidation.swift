@@ -55,6 +55,7 @@ extension ExperimentConfig {
         try require(referenceRound >= 0, "reference_round", "≥ 0", referenceRound)
         try require(workers >= 0, "workers", "≥ 0 (0 = one per core)", workers)
         try require(checkpointEvery >= 0, "checkpoint_every", "≥ 0 (0 = only at the end)", checkpointEvery)
+        try require(saveGlobalEvery >= 0, "save_global_every", "≥ 0 (0 = never)", saveGlobalEvery)
     }
 
     private func require(_ condition: Bool, _ key: String, _ expected: String, _ found: Any) throws {

@@ -82,6 +82,9 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var workers = 0
     /// Rounds between checkpoints; 0 = only at the end and on interruption. Runtime only.
     public var checkpointEvery = 10
+    /// Rounds between writes of the global model as `models/global-rN.safetensors`; 0 = never.
+    /// Runtime only: it adds files, never changes results.
+    public var saveGlobalEvery = 0
 
     public init() {}
 

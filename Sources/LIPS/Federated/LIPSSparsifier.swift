@@ -169,6 +169,18 @@ final class LIPSSparsifier: @unchecked Sendable {
         }
     }
 
+    /// Client `client`'s mask of maskable layer `layer` as 0/1 floats (1: kept); nil when the
+    /// client receives no mask.
+    func mask(_ client: Int, layer: Int) -> [Float]? {
+        guard hasMask[client] else { return nil }
+        let clientWords = words.base + client * wordsPerClient
+        let first = bitStart[layer]
+        return (0..<layers[layer].count).map { i in
+            let bit = first + i
+            return clientWords[bit >> 6] & (UInt64(1) << UInt64(bit & 63)) == 0 ? 0 : 1
+        }
+    }
+
     /// Zeroes, in `parameters` (an arena with the model's parameter layout), the maskable weights
     /// client `client`'s mask drops.
     func apply(_ client: Int, to parameters: Arena) {

@@ -19,6 +19,9 @@ public final class Simulation {
     public let globalStatistics: Arena
     /// Global weights after round `config.referenceRound`, once reached.
     public internal(set) var reference: Arena?
+    /// Each client's accuracies at the last evaluation (nil for a client without test samples):
+    /// of the model it receives, and of the dense global model, on its own test set (§9).
+    public private(set) var clientAccuracies: (personalized: [Double?], dense: [Double?])?
     /// The round `runRound()` runs next.
     public private(set) var nextRound = 0
     func setNextRound(_ round: Int) { nextRound = round }
@@ -261,6 +264,12 @@ public final class Simulation {
             personalizedSum += receivesPersonalModel(client) ? personal[client] : denseByClient[client]
         }
         let personalized = clientsWithTests.isEmpty ? nil : personalizedSum / Double(clientsWithTests.count)
+        var personalByClient = [Double?](repeating: nil, count: config.clients), denseOfClient = personalByClient
+        for client in clientsWithTests {
+            denseOfClient[client] = denseByClient[client]
+            personalByClient[client] = receivesPersonalModel(client) ? personal[client] : denseByClient[client]
+        }
+        clientAccuracies = (personalByClient, denseOfClient)
         return (personalized, dense, globalAccuracy)
     }
 

@@ -152,6 +152,7 @@ public final class Experiment {
             rounds.append(row)
             layers += layerRows
             try MetricsFiles.write(rounds: rounds, layers: layers, to: directory)
+            try saveGlobalModel(simulation, round: row.round)
             report?(Experiment.progressLine(row, rounds: rounds, total: config.rounds))
             let done = simulation.nextRound
             let periodic = config.checkpointEvery > 0 && done % config.checkpointEvery == 0
@@ -167,6 +168,25 @@ public final class Experiment {
             }
         }
         return .finished(rounds: config.rounds, resumedFrom: resumedFrom)
+    }
+
+    /// The folder of `save_global_every`'s files.
+    public static let modelsFolder = "models"
+
+    /// Writes `models/global-rN.safetensors` after round N when `save_global_every` asks for it
+    /// (every that many rounds, and the last).
+    private func saveGlobalModel(_ simulation: Simulation, round: Int) throws {
+        let every = config.saveGlobalEvery
+        guard every > 0, (round + 1) % every == 0 || round == config.rounds - 1 else { return }
+        let folder = path(Experiment.modelsFolder)
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw UserError("cannot create \(folder): \(error.localizedDescription)")
+        }
+        try ModelExport.write(model: simulation.model, parameters: simulation.global.array,
+                              statistics: simulation.globalStatistics.array, round: round, source: "global model",
+                              to: (folder as NSString).appendingPathComponent("global-r\(round).safetensors"))
     }
 
     static func methodDescription(_ config: ExperimentConfig) -> String {

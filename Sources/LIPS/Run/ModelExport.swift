@@ -46,9 +46,17 @@ public enum ModelExport {
             weights = (snapshot.global, snapshot.globalStatistics)
         }
         let round = snapshot.nextRound - 1
-        let tensors = StateDict.tensors(model: model, parameters: weights.parameters, statistics: weights.statistics)
-        let metadata = ["format": "pt", "model": model.name, "round": "\(round)",
-                        "source": client.map { "client \($0) received model" } ?? "global model"]
+        return try write(model: model, parameters: weights.parameters, statistics: weights.statistics, round: round,
+                         source: client.map { "client \($0) received model" } ?? "global model", to: path)
+    }
+
+    /// Writes one model's weights as a PyTorch-loadable safetensors file (atomically), with the
+    /// `__metadata__` of `export`.
+    @discardableResult
+    static func write(model: Model, parameters: [Float], statistics: [Float], round: Int, source: String,
+                      to path: String) throws -> Summary {
+        let tensors = StateDict.tensors(model: model, parameters: parameters, statistics: statistics)
+        let metadata = ["format": "pt", "model": model.name, "round": "\(round)", "source": source]
         try Safetensors(tensors: tensors, metadata: metadata).write(to: path)
         return Summary(round: round, tensors: tensors.count, model: model.name)
     }

@@ -35,8 +35,9 @@ import Testing
             "batch_size", "shuffle", "lr", "momentum",
             "weight_decay", "participation", "method", "update_d", "update_freq", "horizon", "criterion", "bn",
             "grad_precision", "eval_every", "global_test", "reference_round", "seed", "workers", "checkpoint_every",
+            "save_global_every",
         ])
-        #expect(ExperimentConfig.keys.filter(\.isRuntime).map(\.name) == ["workers", "checkpoint_every"])
+        #expect(ExperimentConfig.keys.filter(\.isRuntime).map(\.name) == ["workers", "checkpoint_every", "save_global_every"])
     }
 
     // MARK: Writing and reading back
@@ -273,11 +274,12 @@ import Testing
         var a = ExperimentConfig(), b = ExperimentConfig()
         b.workers = 7
         b.checkpointEvery = 1
+        b.saveGlobalEvery = 1
         #expect(a.identity() == b.identity())
         #expect(!a.identity().contains("workers") && !a.identity().contains("checkpoint_every"))
         a.seed = 3
         #expect(a.identity() != b.identity())
-        for key in ExperimentConfig.keyNames where key != "workers" && key != "checkpoint_every" {
+        for key in ExperimentConfig.keyNames where !["workers", "checkpoint_every", "save_global_every"].contains(key) {
             var changed = Self.unusual()
             try changed.apply(setting: "\(key)=\(ExperimentConfig().value(forKey: key) ?? "")")
             #expect(changed.identity() != Self.unusual().identity(), "identity ignores \(key)")

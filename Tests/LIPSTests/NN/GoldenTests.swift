@@ -69,6 +69,7 @@ import Testing
         case "sgd": return try sgd(golden)
         case "lips_mask": return try lipsMask(golden)
         case "model": return try model(golden)
+        case "federation": return try federation(golden)
         default: throw GoldenError("unknown op '\(golden.op)': the engine has no implementation to check")
         }
     }

@@ -49,6 +49,37 @@ import Testing
         #expect(recorded.initSHA256 == sha256Hex(try FileReading.bytes(weights)))
     }
 
+    /// `save_global_every`: the global model after the rounds it names (and the last), each equal
+    /// to what a simulation stopped after that round holds; resuming adds the later files.
+    @Test func saveGlobalEveryWritesTheNamedRounds() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let run = folder.file("run")
+        var config = Self.config(rounds: 5)
+        config.saveGlobalEvery = 2
+        config.checkpointEvery = 1
+        var stopAfter = 2
+        _ = try Experiment(directory: run, config: config).run(data: SimulationTests.data, workers: 2,
+                                                                 shouldStop: { stopAfter -= 1; return stopAfter == 0 })
+        let models = run + "/" + Experiment.modelsFolder
+        #expect(try FileManager.default.contentsOfDirectory(atPath: models).sorted() == ["global-r1.safetensors"])
+        try Experiment(directory: run, config: nil).run(data: SimulationTests.data, workers: 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: models).sorted()
+                == ["global-r1.safetensors", "global-r3.safetensors", "global-r4.safetensors"])
+
+        let reference = try Simulation(config: config, data: SimulationTests.data, workers: 1)
+        for round in 0..<5 {
+            _ = reference.runRound()
+            guard [1, 3, 4].contains(round) else { continue }
+            let path = models + "/global-r\(round).safetensors"
+            let file = try Safetensors.read(from: path)
+            #expect(file.metadata["round"] == "\(round)")
+            let values = try StateDict.values(from: file, source: path, model: Self.model)
+            #expect(values.parameters.map(\.bitPattern) == reference.global.array.map(\.bitPattern))
+            #expect(values.statistics.map(\.bitPattern) == reference.globalStatistics.array.map(\.bitPattern))
+        }
+    }
+
     @Test func aResumeWithAChangedInitFileIsRefused() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }

@@ -15,6 +15,9 @@ struct GoldenCase {
     private let ranges: [String: Range<Int>]
     private let strides: [String: Int]
     private let generators: [String: Generator]
+    /// Tensors of 0/1 values stored packed: each stored float holds this many bits (element
+    /// j·bits + i is bit i of float j).
+    private let packedBits: [String: Int]
     private let floats: [Float]
 
     /// A generated tensor: Float(offset + scale·u) with u from `GoldenCase.splitmixUniform(seed:count:)`.
@@ -64,7 +67,7 @@ struct GoldenCase {
         _ = floats.withUnsafeMutableBytes { data.copyBytes(to: $0) }
         self.floats = floats.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
         var shapes: [String: [Int]] = [:], ranges: [String: Range<Int>] = [:], strides: [String: Int] = [:]
-        var generators: [String: Generator] = [:]
+        var generators: [String: Generator] = [:], packedBits: [String: Int] = [:]
         for (key, tensor) in tensors {
             guard let shape = tensor["shape"] as? [Int], shape.allSatisfy({ $0 >= 0 }) else {
                 throw GoldenError("\(name): tensor \(key) has no valid shape")
@@ -79,7 +82,14 @@ struct GoldenCase {
                 continue
             }
             let stride = tensor["stride"] as? Int ?? 1
-            let elements = shape.reduce(1, *)
+            var elements = shape.reduce(1, *)
+            if let bits = tensor["bits"] as? Int {
+                guard (1...24).contains(bits), stride == 1 else {
+                    throw GoldenError("\(name): tensor \(key) has bits \(bits) (1…24, not sampled)")
+                }
+                packedBits[key] = bits
+                elements = (elements + bits - 1) / bits
+            }
             guard let offset = tensor["offset"] as? Int, let count = tensor["count"] as? Int, stride >= 1,
                   count == (elements + stride - 1) / stride, offset >= 0, offset + count <= floats.count else {
                 throw GoldenError("\(name): tensor \(key) has a bad offset/count/stride for shape \(shape)")
@@ -91,6 +101,7 @@ struct GoldenCase {
         self.ranges = ranges
         self.strides = strides
         self.generators = generators
+        self.packedBits = packedBits
     }
 
     func has(_ key: String) -> Bool { ranges[key] != nil || generators[key] != nil }
@@ -104,7 +115,12 @@ struct GoldenCase {
             }
         }
         guard let range = ranges[key] else { throw GoldenError("\(name): tensor '\(key)' missing") }
-        return Array(floats[range])
+        guard let bits = packedBits[key] else { return Array(floats[range]) }
+        let count = try shape(key).reduce(1, *)
+        return (0..<count).map { i in
+            let word = UInt32(floats[range.lowerBound + i / bits])
+            return Float((word >> UInt32(i % bits)) & 1)
+        }
     }
 
     /// The elements of a full tensor `values` that the case stores for `key` (all, or every stride-th).
