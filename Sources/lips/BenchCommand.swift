@@ -27,6 +27,11 @@ struct BenchRound: ParsableCommand {
           lips bench round                  # ResNet-8, 100 clients, a worker per core
           taskset -c 0 lips bench round     # one core
           lips bench round --method lips --rounds 2
+          lips bench round --bn local --json     # one JSON line per round, for scripts
+
+        With --json each round is one line on standard output: round, seconds, training, evaluation, \
+        other (seconds − training − evaluation: FedAvg, masks, layer metrics), gflops, sgemm_peak, method, bn, \
+        model, clients, workers; the header lines go to standard error.
         """
     )
 
@@ -38,6 +43,9 @@ struct BenchRound: ParsableCommand {
     @Option(name: .customLong("train-num"), help: "Train samples per client.") var trainNum = 100
     @Option(name: .customLong("test-num"), help: "Test samples per client.") var testNum = 400
     @Option(name: .customLong("local-epochs"), help: "Local epochs.") var localEpochs = 5
+    @Option(help: "BatchNorm mode: received or local (every client then scores its own model every round).")
+    var bn = "received"
+    @Flag(help: "Print one JSON object per round on standard output (headers on standard error).") var json = false
 
     func run() throws {
         try reportingUserErrors {
@@ -54,6 +62,10 @@ struct BenchRound: ParsableCommand {
                 throw UserError("--method must be fedavg or lips, got '\(method)'")
             }
             config.method = parsed
+            guard let batchNorm = ExperimentConfig.BatchNormMode(rawValue: bn) else {
+                throw UserError("--bn must be received or local, got '\(bn)'")
+            }
+            config.batchNorm = batchNorm
             guard clients >= 1, rounds >= 1, trainNum >= 1, testNum >= 0, localEpochs >= 1, workers >= 0 else {
                 throw UserError("clients, rounds, train-num and local-epochs must be ≥ 1; test-num and workers ≥ 0")
             }
@@ -62,15 +74,26 @@ struct BenchRound: ParsableCommand {
             let simulation = try Simulation(config: config, data: data, workers: workers)
             let trainMultiplyAdds = Double(simulation.model.trainingMultiplyAddsPerSample)
             let samples = Double(clients * localEpochs * trainNum)
-            print("model \(model), \(clients) clients x \(localEpochs) epochs x \(trainNum) samples, eval \(testNum)/client, \(simulation.pool.workers) workers")
+            let header = { (line: String) in
+                if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+            }
+            header("model \(model), \(clients) clients x \(localEpochs) epochs x \(trainNum) samples, eval \(testNum)/client, \(method), bn \(bn), \(simulation.pool.workers) workers")
             let peak = GEMMPeak.measure(workers: simulation.pool.workers, seconds: 2)
-            print(String(format: "SGEMM peak on ResNet-8's im2col shapes, %d workers: %.1f GFLOP/s", simulation.pool.workers, peak))
-            print("training GFLOP/s below: direct-convolution FLOPs per second (Winograd does fewer multiplies)")
+            header(String(format: "SGEMM peak on ResNet-8's im2col shapes, %d workers: %.1f GFLOP/s", simulation.pool.workers, peak)
+                   + " (OpenBLAS \(BLASKernel.coreName) kernels)")
+            header("training GFLOP/s below: direct-convolution FLOPs per second (Winograd does fewer multiplies)")
             for _ in 0..<rounds {
                 let (row, _) = simulation.runRound()
                 let gflops = 2 * trainMultiplyAdds * samples / row.secondsTraining / 1e9
-                print(String(format: "round %d: %.2f s (training %.2f s, %.1f GFLOP/s = %.0f%% of SGEMM peak; evaluation %.2f s)",
-                             row.round, row.seconds, row.secondsTraining, gflops, 100 * gflops / peak, row.secondsEvaluation))
+                let other = row.seconds - row.secondsTraining - row.secondsEvaluation
+                if json {
+                    let numbers = String(format: #""round": %d, "seconds": %.4f, "training": %.4f, "evaluation": %.4f, "other": %.4f, "gflops": %.2f, "sgemm_peak": %.2f"#,
+                                         row.round, row.seconds, row.secondsTraining, row.secondsEvaluation, other, gflops, peak)
+                    print("{\(numbers), \"method\": \"\(method)\", \"bn\": \"\(bn)\", \"model\": \"\(model)\", \"clients\": \(clients), \"workers\": \(simulation.pool.workers), \"blas_kernels\": \"\(BLASKernel.coreName)\"}")
+                } else {
+                    print(String(format: "round %d: %.2f s (training %.2f s, %.1f GFLOP/s = %.0f%% of SGEMM peak; evaluation %.2f s; other %.2f s)",
+                                 row.round, row.seconds, row.secondsTraining, gflops, 100 * gflops / peak, row.secondsEvaluation, other))
+                }
             }
         }
     }

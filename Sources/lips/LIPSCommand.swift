@@ -9,6 +9,12 @@ struct LIPSCommand: ParsableCommand {
         abstract: "Federated learning on CPU servers: FedAvg and LIPS (layer-wise inertia with sparsity).",
         subcommands: [RunCommand.self, ExportCommand.self, SweepCommand.self, ReportCommand.self, PlotCommand.self, CompareCommand.self, Inspect.self, DataCommand.self, BenchCommand.self]
     )
+
+    /// Before anything else: OpenBLAS's kernels must match the processor (`BLASKernel`).
+    static func main() {
+        BLASKernel.reexecutingIfMisdetected()
+        main(nil)
+    }
 }
 
 /// Runs `body`, turning a `UserError` into one line on stderr and exit status 2.

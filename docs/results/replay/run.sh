@@ -7,7 +7,8 @@
 # Every phase resumes where it stopped (engine checkpoints, replay-state.pt).
 # report:  the table and plot of docs/results/replay (reference/replay_report.py)
 # Environment: LIPS (default .build/release/lips), PYTHON (default .venv-reference/bin/python),
-# WORKERS (engine workers, default 0 = one per core), THREADS (PyTorch threads, default 1).
+# WORKERS (engine workers, default 0 = one per core), THREADS (PyTorch threads, default 1),
+# NAMES (the runs, default all four), REPLAY_FLAGS (more replay.py options, e.g. --mkldnn).
 set -eu
 phase=${1:-all}
 LIPS=${LIPS:-.build/release/lips}
@@ -15,7 +16,8 @@ PYTHON=${PYTHON:-.venv-reference/bin/python}
 WORKERS=${WORKERS:-0}
 THREADS=${THREADS:-1}
 out=runs/replay
-runs="fedavg lips-bn-received lips-bn-local fedavg-bn-local"
+runs=${NAMES:-fedavg lips-bn-received lips-bn-local fedavg-bn-local}
+REPLAY_FLAGS=${REPLAY_FLAGS:-}
 
 settings() {
     case $1 in
@@ -46,11 +48,13 @@ fi
 if [ "$phase" = pytorch ] || [ "$phase" = all ]; then
     for name in $runs; do
         # Resumes from its replay-state.pt when run again; does nothing once all rounds are done.
-        "$PYTHON" reference/replay.py "$out/$name" --out "$out/$name-pytorch" --threads "$THREADS"
+        # shellcheck disable=SC2086
+        "$PYTHON" reference/replay.py "$out/$name" --out "$out/$name-pytorch" --threads "$THREADS" $REPLAY_FLAGS
     done
 fi
 
 if [ "$phase" = report ] || [ "$phase" = all ]; then
     # shellcheck disable=SC2086
-    "$PYTHON" reference/replay_report.py --runs "$out" --names $runs --out docs/results/replay
+    "$PYTHON" reference/replay_report.py --runs "$out" --names fedavg lips-bn-received lips-bn-local fedavg-bn-local \
+        --out docs/results/replay
 fi
