@@ -8,7 +8,9 @@ sample count), and every client's model is scored on its `--test-num` test image
 `--method lips`, rounds r with r % update_freq == 0 are masking rounds: after averaging, each
 client receives the global model with every conv weight but the stem's cut to the top
 floor(n*d) entries of |g*w| (g its last-step gradient, kept in fp16), and each client's own
-masked model is scored. What is measured is the straightforward PyTorch way of doing this: one
+masked model is scored. With `--bn local` every client keeps its BN weights, biases and running
+statistics (and every other bias) from its last training and gets them back on top of what it
+receives (docs/semantics.md §7). What is measured is the straightforward PyTorch way of doing this: one
 model instance, `load_state_dict` per client, every client's test images scored separately.
 
 One JSON object per round on stdout: round, method, density, round_s (the whole round), train_s
@@ -51,6 +53,7 @@ def parse_arguments():
     parser.add_argument("--update-d", type=float, default=0.5, help="LIPS density at round 0")
     parser.add_argument("--update-freq", type=int, default=5, help="LIPS masks every this many rounds")
     parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--bn", default="received", choices=["received", "local"])
     arguments = parser.parse_args()
     if min(arguments.clients, arguments.rounds, arguments.threads, arguments.local_epochs, arguments.batch) < 1:
         parser.error("clients, rounds, threads, local epochs and batch must be at least 1")
@@ -90,14 +93,23 @@ def top_mask(score, d):
     return mask.view_as(score)
 
 
-def received_state(global_state, masks):
-    """The state a client receives: the global one, its maskable weights multiplied by its mask."""
-    if masks is None:
+def received_state(global_state, masks, local=None):
+    """The state a client receives: the global one, its maskable weights multiplied by its mask,
+    its own BN state and biases laid over them with `--bn local`."""
+    if masks is None and local is None:
         return global_state
     state = dict(global_state)
-    for name, mask in masks.items():
+    for name, mask in (masks or {}).items():
         state[name] = global_state[name] * mask
+    state.update(local or {})
     return state
+
+
+def local_names(model):
+    """What stays with a client under `bn: local`: every tensor but conv and linear weights."""
+    weights = {name + ".weight" for name, module in model.named_modules()
+               if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear))}
+    return [name for name in model.state_dict() if name not in weights]
 
 
 def train_client(model, images, labels, indices, arguments, generator):
@@ -143,8 +155,11 @@ def main():
     maskable = maskable_names(model)
     global_state = {name: value.detach().clone() for name, value in model.state_dict().items()}
     masks = [None] * arguments.clients
+    kept_locally = local_names(model) if arguments.bn == "local" else []
+    local = [None] * arguments.clients
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "model": arguments.model,
-                      "method": arguments.method, "clients": arguments.clients, "maskable": maskable}),
+                      "method": arguments.method, "bn": arguments.bn, "clients": arguments.clients,
+                      "maskable": maskable}),
           file=sys.stderr, flush=True)
 
     # One untimed step and one evaluation batch first, so that one-time costs (allocator, kernel
@@ -162,7 +177,7 @@ def main():
         loss_sum, samples = 0.0, 0
         total = sum(len(indices) for indices in train_indices)
         for client in range(arguments.clients):
-            model.load_state_dict(received_state(global_state, masks[client]))
+            model.load_state_dict(received_state(global_state, masks[client], local[client]))
             client_loss, client_samples = train_client(model, train_images, train_labels, train_indices[client],
                                                        arguments, generator)
             loss_sum, samples = loss_sum + client_loss, samples + client_samples
@@ -170,6 +185,9 @@ def main():
                 parameters = dict(model.named_parameters())
                 gradients[client] = {name: parameters[name].grad.detach().half() for name in maskable}
             weight = len(train_indices[client]) / total
+            if kept_locally:
+                state = model.state_dict()
+                local[client] = {name: state[name].detach().clone() for name in kept_locally}
             for name, value in model.state_dict().items():
                 if name in summed:
                     summed[name].add_(value, alpha=weight)
@@ -186,11 +204,11 @@ def main():
         scores = []
         if arguments.test_num > 0:
             for client in range(arguments.clients):
-                model.load_state_dict(received_state(global_state, masks[client]))
+                model.load_state_dict(received_state(global_state, masks[client], local[client]))
                 scores.append(accuracy(model, test_images, test_labels, test_indices[client], arguments.batch))
         finished = time.perf_counter()
 
-        row = {"round": round_index, "method": arguments.method, "density": d if d is not None else 1.0,
+        row = {"round": round_index, "method": arguments.method, "bn": arguments.bn, "density": d if d is not None else 1.0,
                "round_s": round(finished - started, 3), "train_s": round(trained - started, 3)}
         if arguments.method == "lips":
             row["mask_s"] = round(masked - trained, 3)

@@ -7,7 +7,8 @@
 #   docs/results/speed/measure.sh [OUT_DIR]        # default OUT_DIR: a new folder from mktemp -d
 #
 # Knobs (environment): CLIENTS (100), ROUNDS (3: timed rounds per side and setting), MODEL (resnet8
-# or vgg11bn), METHOD (fedavg; lips times masking rounds), SETTINGS ("2cores 1core"),
+# or vgg11bn), METHOD (fedavg; lips times masking rounds), BN (received; local: every client keeps
+# its BN state and scores its own model every round), SETTINGS ("2cores 1core"),
 # REFERENCE_VENV (.venv-reference). The defaults take about a quarter of an hour on a 2-core
 # machine; `CLIENTS=10 ROUNDS=1` checks the script in a few minutes. Missing pieces are built
 # first: the release binary (swift build) and the PyTorch environment (make reference-env).
@@ -24,6 +25,7 @@ CLIENTS=${CLIENTS:-100}
 ROUNDS=${ROUNDS:-3}
 MODEL=${MODEL:-resnet8}
 METHOD=${METHOD:-fedavg}
+BN=${BN:-received}
 SETTINGS=${SETTINGS:-2cores 1core}
 REFERENCE_VENV=${REFERENCE_VENV:-.venv-reference}
 LIPS=.build/release/lips
@@ -45,7 +47,7 @@ read -r first second < <("$PYTHON" -c 'import os; print(*sorted(os.sched_getaffi
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1), $(getconf _NPROCESSORS_ONLN) online"
-    echo "workload: $MODEL, $METHOD, $CLIENTS clients x 5 epochs x 100 samples, 400 test images each; $ROUNDS rounds per side"
+    echo "workload: $MODEL, $METHOD, bn $BN, $CLIENTS clients x 5 epochs x 100 samples, 400 test images each; $ROUNDS rounds per side"
     echo "torch: $("$PYTHON" -c 'import torch; print(torch.__version__)')"
 } > "$OUT/about.txt"
 
@@ -61,28 +63,34 @@ for setting in $SETTINGS; do
     esac
     for ((i = 1; i <= ROUNDS; i++)); do
         echo "measure.sh: $setting, round $i of $ROUNDS: lips, then PyTorch" >&2
-        "${pin[@]}" "$LIPS" bench round --model "$MODEL" --method "$METHOD" --clients "$CLIENTS" \
-            --workers "$workers" --rounds 1 >> "$OUT/lips-$setting.txt" 2>&1
-        "${pin[@]}" "$PYTHON" reference/torch_round.py --model "$MODEL" --method "$METHOD" --clients "$CLIENTS" \
+        "${pin[@]}" "$LIPS" bench round --model "$MODEL" --method "$METHOD" --bn "$BN" --clients "$CLIENTS" \
+            --workers "$workers" --rounds 1 --json >> "$OUT/lips-$setting.jsonl" 2>> "$OUT/lips-$setting.log"
+        "${pin[@]}" "$PYTHON" reference/torch_round.py --model "$MODEL" --method "$METHOD" --bn "$BN" --clients "$CLIENTS" \
             --threads "$workers" --rounds 1 >> "$OUT/torch-$setting.jsonl" 2>> "$OUT/torch-$setting.log"
     done
 done
 
-# Round seconds: lips prints "round 0: 29.39 s (training …)", PyTorch a JSON line with "round_s".
+# Seconds per round and per part: lips's JSON lines (seconds, training, evaluation), PyTorch's
+# (round_s, train_s, eval_s; its mask_s counts with the round only).
 "$PYTHON" - "$OUT" $SETTINGS <<'EOF' | tee "$OUT/summary.txt"
-import json, re, statistics, sys
+import json, statistics, sys
 out, settings = sys.argv[1], sys.argv[2:]
-print(f"round seconds ({out})")
-print(f"{'setting':8} {'side':8} {'rounds':>6} {'min':>8} {'median':>8}")
+print(f"seconds ({out})")
+print(f"{'setting':8} {'part':10} {'side':8} {'rounds':>6} {'min':>8} {'median':>8}")
+def rows(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip().startswith("{")]
 for setting in settings:
-    with open(f"{out}/lips-{setting}.txt") as f:
-        ours = [float(m.group(1)) for m in re.finditer(r"^round \d+: ([0-9.]+) s", f.read(), re.M)]
-    with open(f"{out}/torch-{setting}.jsonl") as f:
-        theirs = [json.loads(line)["round_s"] for line in f if line.strip()]
+    ours, theirs = rows(f"{out}/lips-{setting}.jsonl"), rows(f"{out}/torch-{setting}.jsonl")
     if not ours or not theirs:
         sys.exit(f"measure.sh: no rounds found for {setting} in {out}")
-    for side, times in (("lips", ours), ("PyTorch", theirs)):
-        print(f"{setting:8} {side:8} {len(times):6d} {min(times):8.2f} {statistics.median(times):8.2f}")
-    print(f"{setting:8} {'ratio':8} {'':6} {min(ours) / min(theirs):8.2f} "
-          f"{statistics.median(ours) / statistics.median(theirs):8.2f}   (lips / PyTorch)")
+    for part, mine, other in (("round", "seconds", "round_s"), ("training", "training", "train_s"),
+                              ("evaluation", "evaluation", "eval_s")):
+        a, b = [r[mine] for r in ours], [r[other] for r in theirs]
+        for side, times in (("lips", a), ("PyTorch", b)):
+            print(f"{setting:8} {part:10} {side:8} {len(times):6d} {min(times):8.2f} {statistics.median(times):8.2f}")
+        ratio_min = min(a) / min(b) if min(b) > 0 else float("nan")
+        ratio_median = statistics.median(a) / statistics.median(b) if statistics.median(b) > 0 else float("nan")
+        print(f"{setting:8} {part:10} {'ratio':8} {'':6} {ratio_min:8.2f} {ratio_median:8.2f}   (lips / PyTorch)")
+    print(f"{setting:8} OpenBLAS kernels: {ours[0].get('blas_kernels', 'unknown')}")
 EOF
