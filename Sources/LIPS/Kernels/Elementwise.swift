@@ -43,6 +43,16 @@ func reluBackward(output y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ 
     for i in whole..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
 }
 
+/// `y[i] = ReLU(x[i] + z[i])` in one pass, bitwise `add` then `reluForward`; any two may alias.
+func addReLU(_ x: UnsafePointer<Float>, _ z: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+    let whole = vectorPrefix(count)
+    for i in stride(from: 0, to: whole, by: FloatVector.scalarCount) {
+        let v = loadVector(x + i) + loadVector(z + i)
+        storeVector(FloatVector.zero.replacing(with: v, where: v .>= 0), y + i)
+    }
+    for i in whole..<count { y[i] = max(0, x[i] + z[i]) }
+}
+
 /// `y[i] = x[i] + z[i]`; any two may alias.
 func add(_ x: UnsafePointer<Float>, _ z: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
     let whole = vectorPrefix(count)

@@ -89,8 +89,7 @@ struct BasicBlock: Layer {
         let b = buffers(io)
         let count = outputShape.count * io.batchSize
         conv1.forward(part(io, input: io.input, output: b.conv1Out, scratch: b.partScratch))
-        bn1.forward(part(io, input: b.conv1Out, output: b.bn1Out, cache: b.bn1Cache, scratch: b.partScratch))
-        relu1.forward(part(io, input: b.bn1Out, output: b.bn1Out, scratch: b.partScratch))
+        bn1.forward(part(io, input: b.conv1Out, output: b.bn1Out, cache: b.bn1Cache, scratch: b.partScratch), relu: true)
         conv2.forward(part(io, input: b.bn1Out, output: b.conv2Out, scratch: b.partScratch))
         bn2.forward(part(io, input: b.conv2Out, output: b.bn2Out, cache: b.bn2Cache, scratch: b.partScratch))
         var residual = UnsafePointer(io.input)
@@ -100,8 +99,7 @@ struct BasicBlock: Layer {
                                      scratch: b.partScratch))
             residual = UnsafePointer(b.shortcutBNOut)
         }
-        add(b.bn2Out, residual, into: io.output, count: count)
-        reluForward(io.output, io.output, count: count)
+        addReLU(b.bn2Out, residual, into: io.output, count: count)
     }
 
     func backward(_ io: LayerIO) {

@@ -32,7 +32,11 @@ struct BatchNorm2d: Layer {
     func cacheCount(batchSize: Int) -> Int { 2 * inputShape.channels }
     func scratchCount(batchSize: Int) -> Int { 0 }
 
-    func forward(_ io: LayerIO) {
+    func forward(_ io: LayerIO) { forward(io, relu: false) }
+
+    /// With `relu`, the output is ReLU(BN(x)), written in the same pass (bitwise what a separate
+    /// ReLU layer would give).
+    func forward(_ io: LayerIO, relu: Bool) {
         let channels = inputShape.channels
         let m = io.batchSize * inputShape.spatial
         for c in 0..<channels {
@@ -56,7 +60,14 @@ struct BatchNorm2d: Layer {
             }
             let scale = io.params[weightOffset + c] * inverseStd
             let shift = io.params[biasOffset + c] - mean * scale
-            for i in 0..<m { y[i] = x[i] * scale + shift }
+            if relu {
+                for i in 0..<m {
+                    let v = x[i] * scale + shift
+                    y[i] = v >= 0 ? v : 0
+                }
+            } else {
+                for i in 0..<m { y[i] = x[i] * scale + shift }
+            }
         }
     }
 
