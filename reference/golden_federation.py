@@ -201,7 +201,7 @@ def federation_case(out, name, overrides, seed, train_count=40, test_count=24):
             float32_results[f"r{r}/{key}"] = row32[key]
         for key, mask in row["masks"].items():
             case.store(f"r{r}/mask:{key}", pack_bits(mask))
-            case.bits[f"r{r}/mask:{key}"] = list(mask.shape)
+            case.bits[f"r{r}/mask:{key}"] = (list(mask.shape), MASK_BITS)
     case.write(out, float32_results)
 
 

@@ -70,7 +70,7 @@ class Case:
         self.stored = {}       # key -> (float64 tensor, stride)
         self.generated = {}    # key -> (shape, {seed, offset, scale})
         self.checked = {}      # key -> float64 reference that the float32 run is compared on
-        self.bits = {}         # key -> shape of a 0/1 tensor stored packed, 16 bits per float
+        self.bits = {}         # key -> (shape, bits per float) of a 0/1 tensor stored packed
 
     def store(self, key, tensor, stride=1):
         self.stored[key] = (tensor.detach().to(torch.float64).contiguous(), stride)
@@ -103,7 +103,7 @@ class Case:
             if stride > 1:
                 entry["stride"] = stride
             if key in self.bits:
-                entry["shape"], entry["bits"] = self.bits[key], 16
+                entry["shape"], entry["bits"] = self.bits[key]
             tensors[key] = entry
             offset += flat.size
             blobs.append(flat.tobytes())

@@ -16,7 +16,7 @@ extension ExperimentConfig {
     }
 
     /// The keys that determine results, one `key: value` line each, in table order and without
-    /// the runtime keys (`workers`, `checkpoint_every`): two configs with equal identities make
+    /// the runtime keys (`workers`, `checkpoint_every`, `save_global_every`): two configs with equal identities make
     /// the same run, so a run folder may be resumed with either.
     public func identity() -> String {
         ExperimentConfig.keys.filter { !$0.isRuntime }.map { "\($0.name): \($0.write(self))" }.joined(separator: "\n")

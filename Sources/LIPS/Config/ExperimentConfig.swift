@@ -1,6 +1,6 @@
 /// Everything that defines a federated run (the defaults of docs/semantics.md; the paper presets change some).
 ///
-/// A run is a pure function of this config minus its *runtime* keys (`workers`,
+/// A run is a pure function of this config minus its *runtime* keys (`workers`, `save_global_every`,
 /// `checkpoint_every`), which change speed and safety, never results. YAML keys are the
 /// snake_case names in `ExperimentConfig.keys`; `ConfigLoader` reads, validates and writes them.
 public struct ExperimentConfig: Sendable, Equatable {

@@ -14,7 +14,7 @@ public enum BLASKernel {
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
     /// Kernel families that use AVX2 and FMA (the ones OpenBLAS 0.3.x has for x86-64 servers).
-    static let wideCores: Set = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"]
+    static let wideCores: Set = ["haswell", "excavator", "zen", "skylakex", "cooperlake", "sapphirerapids"]
 
     /// The `OPENBLAS_CORETYPE` to ask for when OpenBLAS chose `coreName` on a processor with the
     /// `/proc/cpuinfo` `flags`, or nil when its choice already uses AVX2 (or the processor has
@@ -44,8 +44,8 @@ public enum BLASKernel {
               let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let better = betterCore(than: coreName, flags: processorFlags(cpuinfo: cpuinfo)) else { return }
         setenv("OPENBLAS_CORETYPE", better, 1)
-        let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
-        execv("/proc/self/exe", arguments)
+        // The original argv bytes, not CommandLine.arguments (which repairs invalid UTF-8).
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
         // Only reached when execv failed: go on with the kernels already loaded.
         unsetenv("OPENBLAS_CORETYPE")
         #endif

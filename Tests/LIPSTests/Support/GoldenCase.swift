@@ -106,6 +106,9 @@ struct GoldenCase {
 
     func has(_ key: String) -> Bool { ranges[key] != nil || generators[key] != nil }
 
+    /// Every tensor key of the case.
+    var keys: Set<String> { Set(shapes.keys) }
+
     /// The tensor's stored floats (every `stride`-th element when sampled), or all of it when generated.
     func tensor(_ key: String) throws -> [Float] {
         if let generator = generators[key] {
