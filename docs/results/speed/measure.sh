@@ -73,9 +73,9 @@ done
 # Seconds per round and per part: lips's JSON lines (seconds, training, evaluation), PyTorch's
 # (round_s, train_s, eval_s; its mask_s counts with the round only).
 "$PYTHON" - "$OUT" $SETTINGS <<'EOF' | tee "$OUT/summary.txt"
-import json, statistics, sys
+import json, os, statistics, sys
 out, settings = sys.argv[1], sys.argv[2:]
-print(f"seconds ({out})")
+print(f"seconds ({os.path.basename(out)})")
 print(f"{'setting':8} {'part':10} {'side':8} {'rounds':>6} {'min':>8} {'median':>8}")
 def rows(path):
     with open(path) as f:
