@@ -241,11 +241,12 @@ def main():
         raise SystemExit("replay: the run must name split_file and init_from (or pass --split and --init)")
     split_path, init_path = resolve(split_path, arguments.run_dir), resolve(init_path, arguments.run_dir)
     # The files must be the ones the engine ran on (it records their SHA-256 in config.yaml).
+    hashes = {path: sha256_of(path) for path in (split_path, init_path)}
     for path, key in ((split_path, "split_sha256"), (init_path, "init_sha256")):
         recorded_hash = config.get(key)
-        if recorded_hash and sha256_of(path) != recorded_hash:
+        if recorded_hash and hashes[path] != recorded_hash:
             raise SystemExit(f"replay: {path} is not the file the run used ({key} {recorded_hash[:12]}…, this file "
-                             f"{sha256_of(path)[:12]}…)")
+                             f"{hashes[path][:12]}…)")
     if config.get("global_test"):
         print("replay: global_test is not replayed (global_accuracy stays null)", file=sys.stderr)
     if config["bn"] not in ("received", "local"):
@@ -286,7 +287,7 @@ def main():
     # What the state depends on: the config without its runtime keys (an engine resume may
     # change them), the files, and the arithmetic.
     identity = {"config": {k: v for k, v in config.items() if k not in RUNTIME_KEYS},
-                "split": sha256_of(split_path), "init": sha256_of(init_path),
+                "split": hashes[split_path], "init": hashes[init_path],
                 "float64": arguments.float64, "mkldnn": arguments.mkldnn}
     state_path = os.path.join(arguments.out, STATE_FILE)
     rows, start = [], 0

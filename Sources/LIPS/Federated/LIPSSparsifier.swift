@@ -175,10 +175,13 @@ final class LIPSSparsifier: @unchecked Sendable {
         guard hasMask[client] else { return nil }
         let clientWords = words.base + client * wordsPerClient
         let first = bitStart[layer]
-        return (0..<layers[layer].count).map { i in
-            let bit = first + i
-            return clientWords[bit >> 6] & (UInt64(1) << UInt64(bit & 63)) == 0 ? 0 : 1
-        }
+        return (0..<layers[layer].count).map { i in Self.isKept(clientWords, bit: first + i) ? 1 : 0 }
+    }
+
+    /// Whether bit `bit` of one client's mask words is set (its weight kept).
+    @inline(__always)
+    private static func isKept(_ clientWords: UnsafeMutablePointer<UInt64>, bit: Int) -> Bool {
+        clientWords[bit >> 6] & (UInt64(1) << UInt64(bit & 63)) != 0
     }
 
     /// Zeroes, in `parameters` (an arena with the model's parameter layout), the maskable weights
@@ -188,10 +191,7 @@ final class LIPSSparsifier: @unchecked Sendable {
         for (layer, entry) in layers.enumerated() {
             let weights = parameters.pointer(to: entry)
             let first = bitStart[layer]
-            for i in 0..<entry.count {
-                let bit = first + i
-                if clientWords[bit >> 6] & (UInt64(1) << UInt64(bit & 63)) == 0 { weights[i] = 0 }
-            }
+            for i in 0..<entry.count where !Self.isKept(clientWords, bit: first + i) { weights[i] = 0 }
         }
     }
 

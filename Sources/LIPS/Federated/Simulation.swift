@@ -259,16 +259,15 @@ public final class Simulation {
             personal[client] = slot.trainer.accuracy(parameters: slot.parameters, statistics: slot.statistics,
                                                      data: data.test, indices: partition.test[client], assembler: assembler)
         }
+        var personalByClient = [Double?](repeating: nil, count: config.clients), denseOfClient = personalByClient
         var personalizedSum = 0.0
         for client in clientsWithTests {
-            personalizedSum += receivesPersonalModel(client) ? personal[client] : denseByClient[client]
+            let accuracy = receivesPersonalModel(client) ? personal[client] : denseByClient[client]
+            personalByClient[client] = accuracy
+            denseOfClient[client] = denseByClient[client]
+            personalizedSum += accuracy
         }
         let personalized = clientsWithTests.isEmpty ? nil : personalizedSum / Double(clientsWithTests.count)
-        var personalByClient = [Double?](repeating: nil, count: config.clients), denseOfClient = personalByClient
-        for client in clientsWithTests {
-            denseOfClient[client] = denseByClient[client]
-            personalByClient[client] = receivesPersonalModel(client) ? personal[client] : denseByClient[client]
-        }
         clientAccuracies = (personalByClient, denseOfClient)
         return (personalized, dense, globalAccuracy)
     }

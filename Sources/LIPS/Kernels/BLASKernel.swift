@@ -19,8 +19,10 @@ public enum BLASKernel {
     /// The `OPENBLAS_CORETYPE` to ask for when OpenBLAS chose `coreName` on a processor with the
     /// `/proc/cpuinfo` `flags`, or nil when its choice already uses AVX2 (or the processor has
     /// neither AVX2 nor AVX-512). A recognised family is never overridden.
-    static func betterCore(than coreName: String, flags: Set<String>) -> String? {
+    /// `flags` is read only when the family is not recognised, so a known processor costs no file read.
+    static func betterCore(than coreName: String, flags readFlags: @autoclosure () -> Set<String>) -> String? {
         guard !wideCores.contains(coreName.lowercased()) else { return nil }
+        let flags = readFlags()
         if ["avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"].allSatisfy(flags.contains) { return "SKYLAKEX" }
         if ["avx2", "fma"].allSatisfy(flags.contains) { return "HASWELL" }
         return nil
@@ -41,8 +43,8 @@ public enum BLASKernel {
     public static func reexecutingIfMisdetected() {
         #if os(Linux)
         guard getenv("OPENBLAS_CORETYPE") == nil,
-              let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let better = betterCore(than: coreName, flags: processorFlags(cpuinfo: cpuinfo)) else { return }
+              let better = betterCore(than: coreName, flags: processorFlags(
+                  cpuinfo: (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")) else { return }
         setenv("OPENBLAS_CORETYPE", better, 1)
         // The original argv bytes, not CommandLine.arguments (which repairs invalid UTF-8).
         execv("/proc/self/exe", CommandLine.unsafeArgv)
