@@ -53,17 +53,23 @@ final class LIPSSparsifier: @unchecked Sendable {
         return min(count, Int((Double(count) * density).rounded(.down)))
     }
 
-    /// Writes the 0/1 mask of one layer's `n` weights into `mask`: 1 for the `keepCount(n, density)`
-    /// largest scores |g·w| (|w| when `gradients` is nil, the magnitude criterion), lower index
-    /// first among equal scores. `scores` and `work` are `n` floats of scratch; `mask` may be the
-    /// `gradients` buffer (it is read before being written).
-    static func cut(weights: UnsafePointer<Float>, gradients: UnsafePointer<Float>?, count n: Int, density: Double,
-                    scores: UnsafeMutablePointer<Float>, work: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>) {
+    /// The scores of one layer's `n` weights: |g·w|, or |w| when `gradients` is nil (the magnitude
+    /// criterion). `scores` may be the `gradients` buffer.
+    static func score(weights: UnsafePointer<Float>, gradients: UnsafePointer<Float>?, count n: Int,
+                      into scores: UnsafeMutablePointer<Float>) {
         if let gradients {
             for i in 0..<n { scores[i] = abs(gradients[i] * weights[i]) }
         } else {
             for i in 0..<n { scores[i] = abs(weights[i]) }
         }
+    }
+
+    /// Writes the 0/1 mask of one layer's `n` weights into `mask`: 1 for the `keepCount(n, density)`
+    /// largest scores |g·w| (|w| when `gradients` is nil), lower index first among equal scores.
+    /// `scores` and `work` are `n` floats of scratch; `mask` may be the `gradients` buffer.
+    static func cut(weights: UnsafePointer<Float>, gradients: UnsafePointer<Float>?, count n: Int, density: Double,
+                    scores: UnsafeMutablePointer<Float>, work: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>) {
+        score(weights: weights, gradients: gradients, count: n, into: scores)
         topKMask(scores: scores, count: n, keep: keepCount(n, density: density), work: work, mask: mask)
     }
 
@@ -132,12 +138,10 @@ final class LIPSSparsifier: @unchecked Sendable {
             for (layer, entry) in layers.enumerated() {
                 let weights = global.pointer(to: entry)
                 if !byWeightOnly { store.loadGradient(client, tracked: self.trackedIndex[layer], into: values) }
-                Self.cut(weights: weights, gradients: byWeightOnly ? nil : values, count: entry.count, density: density,
-                         scores: slot.scores.base, work: slot.work.base, mask: values)
-                self.setBits(client, layer: layer, from: values)
-                var kept = 0
-                for i in 0..<entry.count where values[i] != 0 && weights[i] != 0 { kept += 1 }
-                received[client * layers.count + layer] = kept
+                Self.score(weights: weights, gradients: byWeightOnly ? nil : values, count: entry.count, into: values)
+                received[client * layers.count + layer] =
+                    self.setBits(client, layer: layer, scores: values, keep: Self.keepCount(entry.count, density: density),
+                                 work: slot.work.base, weights: weights)
             }
             self.hasMask[client] = true
         }
@@ -154,19 +158,51 @@ final class LIPSSparsifier: @unchecked Sendable {
 
     // MARK: Bits
 
-    /// Sets client `client`'s bits of layer `layer` from 0/1 floats.
-    private func setBits(_ client: Int, layer: Int, from mask: UnsafePointer<Float>) {
+    /// Sets client `client`'s bits of layer `layer` to the cut keeping the `keep` largest `scores`
+    /// (lower index first among equal ones), 64 weights per word; returns how many kept weights
+    /// are non-zero in `weights`. `work` is scratch for the selection.
+    func setBits(_ client: Int, layer: Int, scores: UnsafePointer<Float>, keep: Int,
+                         work: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>) -> Int {
         let clientWords = words.base + client * wordsPerClient
-        let first = bitStart[layer]
-        for i in 0..<layers[layer].count {
-            let bit = first + i
-            let flag = UInt64(1) << UInt64(bit & 63)
-            if mask[i] != 0 {
-                clientWords[bit >> 6] |= flag
+        let n = layers[layer].count, first = bitStart[layer]
+        let threshold: TopKThreshold? = keep == 0 || keep == n ? nil : topKThreshold(scores: scores, count: n, keep: keep, work: work)
+        var tiesLeft = threshold?.tiesKept ?? 0
+        var kept = 0
+        for start in stride(from: 0, to: n, by: 64) {
+            let count = min(64, n - start)
+            let all: UInt64 = count == 64 ? ~0 : (1 << UInt64(count)) - 1
+            let word: UInt64
+            if let threshold {
+                word = topKWord(scores + start, count: count, threshold: threshold, tiesLeft: &tiesLeft)
             } else {
-                clientWords[bit >> 6] &= ~flag
+                word = keep == 0 ? 0 : all
             }
+            var nonzero: UInt64 = 0
+            for j in 0..<count { nonzero |= UInt64(weights[start + j] != 0 ? 1 : 0) << UInt64(j) }
+            kept += (word & nonzero).nonzeroBitCount
+            Self.store(word, bits: count, at: first + start, in: clientWords)
         }
+        return kept
+    }
+
+    /// Overwrites bits `bit ..< bit + count` (count ≤ 64) of `clientWords` with the low `count` bits of `word`.
+    @inline(__always)
+    private static func store(_ word: UInt64, bits count: Int, at bit: Int, in clientWords: UnsafeMutablePointer<UInt64>) {
+        let index = bit >> 6, shift = UInt64(bit & 63)
+        let region: UInt64 = count == 64 ? ~0 : (1 << UInt64(count)) - 1
+        clientWords[index] = clientWords[index] & ~(region << shift) | word << shift
+        if Int(shift) + count > 64 {
+            clientWords[index + 1] = clientWords[index + 1] & ~(region >> (64 - shift)) | word >> (64 - shift)
+        }
+    }
+
+    /// The `count` ≤ 64 bits of `clientWords` from `bit` on, as the low bits of a word.
+    @inline(__always)
+    private static func load(bits count: Int, at bit: Int, from clientWords: UnsafeMutablePointer<UInt64>) -> UInt64 {
+        let index = bit >> 6, shift = UInt64(bit & 63)
+        var word = clientWords[index] >> shift
+        if Int(shift) + count > 64 { word |= clientWords[index + 1] << (64 - shift) }
+        return count == 64 ? word : word & ((1 << UInt64(count)) - 1)
     }
 
     /// Client `client`'s mask of maskable layer `layer` as 0/1 floats (1: kept); nil when the
@@ -190,8 +226,16 @@ final class LIPSSparsifier: @unchecked Sendable {
         let clientWords = words.base + client * wordsPerClient
         for (layer, entry) in layers.enumerated() {
             let weights = parameters.pointer(to: entry)
-            let first = bitStart[layer]
-            for i in 0..<entry.count where !Self.isKept(clientWords, bit: first + i) { weights[i] = 0 }
+            for start in stride(from: 0, to: entry.count, by: 64) {
+                let count = min(64, entry.count - start)
+                let word = Self.load(bits: count, at: bitStart[layer] + start, from: clientWords)
+                if word.nonzeroBitCount == count { continue }
+                // A dropped weight becomes +0 by clearing its bits: no branch on the mask.
+                for j in 0..<count {
+                    let keepBits = 0 &- UInt32(truncatingIfNeeded: word >> UInt64(j) & 1)
+                    weights[start + j] = Float(bitPattern: weights[start + j].bitPattern & keepBits)
+                }
+            }
         }
     }
 

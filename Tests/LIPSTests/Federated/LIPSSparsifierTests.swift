@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import LIPS
 
 /// The one-layer cut against the definition (docs/semantics.md §6), written here without the
@@ -24,6 +25,36 @@ import Testing
             #expect(got == Self.referenceMask(weights: weights, gradients: gradients, density: density),
                     "\(count) weights at density \(density)")
             #expect(LIPSSparsifier.keepCount(count, density: density) == Int((Double(count) * density).rounded(.down)))
+        }
+    }
+
+    /// Scores spread over many binades (the radix select's every digit matters), with runs of
+    /// equal values and zeros, against the sort-based definition.
+    @Test(arguments: [0.0, 0.01, 0.3, 0.5, 0.999, 1.0])
+    func cutOfWidelySpreadScoresMatchesTheDefinition(density: Double) {
+        for count in [2, 63, 64, 65, 4_099] {
+            var draw = Draw("spread \(count)", seed: 5)
+            let exponents = draw.uniform(count, -30, 10)
+            let signs = draw.uniform(count, -1, 1)
+            var weights = zip(exponents, signs).map { Float(pow(2, Double($0))) * ($1 < 0 ? -1 : 1) }
+            // Equal scores: every seventh weight repeats its predecessor's, every eleventh is zero.
+            for i in stride(from: 7, to: count, by: 7) { weights[i] = weights[i - 1] }
+            for i in stride(from: 0, to: count, by: 11) { weights[i] = 0 }
+            let gradients = [Float](repeating: 1, count: count)
+            #expect(LIPSSparsifier.mask(weights: weights, gradients: gradients, density: density)
+                    == Self.referenceMask(weights: weights, gradients: gradients, density: density), "\(count) at \(density)")
+        }
+    }
+
+    @Test func topKThresholdIsTheKeepThLargestScoreAndItsKeptTies() {
+        let scores: [Float] = [3, 1, 2, 2, 0, 2, 5, 2]
+        let work = OwnedBuffer<Float>(repeating: 0, count: scores.count)
+        scores.withUnsafeBufferPointer { s in
+            // keep 4: 5, 3 and two of the four 2s.
+            #expect(topKThreshold(scores: s.baseAddress!, count: 8, keep: 4, work: work.base)
+                    == TopKThreshold(key: Float(2).bitPattern, tiesKept: 2))
+            #expect(topKThreshold(scores: s.baseAddress!, count: 8, keep: 7, work: work.base)
+                    == TopKThreshold(key: Float(1).bitPattern, tiesKept: 1))
         }
     }
 
@@ -61,5 +92,35 @@ import Testing
         }
         sparsifier.apply(1, to: parameters)
         #expect(parameters.array == expected)
+    }
+
+    /// The cut written as bits, for a layer starting mid-word (bit 180), reads back as the
+    /// definition's mask, and its count of kept non-zero weights is right; client 0's bits stay.
+    @Test func cutBitsOfALayerStartingMidWordMatchTheDefinition() {
+        let tracked = Self.layout.entries.filter { $0.kind == .convWeight }
+        let sparsifier = LIPSSparsifier(tracked: tracked, clients: 2)
+        #expect(sparsifier.restore(hasMask: [true, true], words: [UInt64](repeating: ~0, count: 8)) == nil)
+        for (layer, entry) in sparsifier.layers.enumerated() {
+            var draw = Draw("layer \(layer)", seed: 3)
+            var weights = draw.uniform(entry.count, -2.5, 2.5).map { $0.rounded() }
+            weights[0] = 0
+            let gradients = draw.uniform(entry.count, -1.5, 1.5).map { $0.rounded() }   // ties everywhere
+            for density in [0.0, 0.4, 1.0] {
+                let expected = Self.referenceMask(weights: weights, gradients: gradients, density: density)
+                let scores = OwnedBuffer<Float>(repeating: 0, count: entry.count)
+                let work = OwnedBuffer<Float>(repeating: 0, count: entry.count)
+                let kept = weights.withUnsafeBufferPointer { w in
+                    gradients.withUnsafeBufferPointer { g in
+                        LIPSSparsifier.score(weights: w.baseAddress!, gradients: g.baseAddress!, count: entry.count, into: scores.base)
+                        return sparsifier.setBits(1, layer: layer, scores: scores.base,
+                                                  keep: LIPSSparsifier.keepCount(entry.count, density: density),
+                                                  work: work.base, weights: w.baseAddress!)
+                    }
+                }
+                #expect(sparsifier.mask(1, layer: layer) == expected, "layer \(layer) at \(density)")
+                #expect(kept == zip(expected, weights).filter { $0 == 1 && $1 != 0 }.count)
+                #expect(sparsifier.mask(0, layer: layer) == [Float](repeating: 1, count: entry.count))
+            }
+        }
     }
 }
