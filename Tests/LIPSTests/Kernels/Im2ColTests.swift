@@ -37,6 +37,10 @@ import Testing
         Geometry(channels: 1, batch: 1, height: 4, width: 11, kernel: 1, stride: 3, padding: 0),
         // Stride 3 that does not divide the size.
         Geometry(channels: 2, batch: 1, height: 10, width: 8, kernel: 3, stride: 3, padding: 1),
+        // Rows wide enough for the stride-2 copy's 16-float loads, odd and even, at the real stem's size.
+        Geometry(channels: 2, batch: 2, height: 5, width: 37, kernel: 7, stride: 2, padding: 3),
+        Geometry(channels: 3, batch: 2, height: 32, width: 32, kernel: 7, stride: 2, padding: 3),
+        Geometry(channels: 2, batch: 2, height: 4, width: 34, kernel: 3, stride: 2, padding: 0),
     ]
 
     /// The direct definition: col[(c·K + ky)·K + kx][(n·Ho + oy)·Wo + ox] = x[c, n, oy·s − p + ky, ox·s − p + kx], 0 outside.
