@@ -8,8 +8,8 @@
 struct BasicBlock: Layer {
     let name: String
     let conv1: Conv2d
+    /// Runs with its ReLU fused (`forward(_:relu:)`, `backward(_:reluOutput:)`).
     let bn1: BatchNorm2d
-    let relu1: ReLU
     let conv2: Conv2d
     let bn2: BatchNorm2d
     /// The projection shortcut, nil for identity.
@@ -20,7 +20,6 @@ struct BasicBlock: Layer {
         conv1 = Conv2d("\(name).conv1", input: input, outputChannels: planes, kernel: 3, stride: stride, padding: 1,
                        bias: false, planner: &planner)
         bn1 = BatchNorm2d("\(name).bn1", input: conv1.outputShape, planner: &planner)
-        relu1 = ReLU(name: "\(name).relu1", inputShape: conv1.outputShape)
         conv2 = Conv2d("\(name).conv2", input: conv1.outputShape, outputChannels: planes, kernel: 3, stride: 1, padding: 1,
                        bias: false, planner: &planner)
         bn2 = BatchNorm2d("\(name).bn2", input: conv2.outputShape, planner: &planner)
@@ -119,9 +118,8 @@ struct BasicBlock: Layer {
         bn2.backward(part(io, input: b.conv2Out, output: b.bn2Out, dOutput: b.g1, dInput: b.g2, cache: b.bn2Cache,
                           scratch: b.partScratch))
         conv2.backward(part(io, input: b.bn1Out, output: b.conv2Out, dOutput: b.g2, dInput: b.g3, scratch: b.partScratch))
-        relu1.backward(part(io, input: b.bn1Out, output: b.bn1Out, dOutput: b.g3, dInput: b.g3, scratch: b.partScratch))
         bn1.backward(part(io, input: b.conv1Out, output: b.bn1Out, dOutput: b.g3, dInput: b.g2, cache: b.bn1Cache,
-                          scratch: b.partScratch))
+                          scratch: b.partScratch), reluOutput: b.bn1Out)
         guard let dInput = io.dInput else {
             conv1.backward(part(io, input: io.input, output: b.conv1Out, dOutput: b.g2, scratch: b.partScratch))
             return

@@ -71,13 +71,18 @@ struct BatchNorm2d: Layer {
         }
     }
 
-    func backward(_ io: LayerIO) {
+    func backward(_ io: LayerIO) { backward(io, reluOutput: nil) }
+
+    /// With `reluOutput`, the output of `forward(_:relu: true)`, `io.dOutput` is the gradient at the
+    /// ReLU's output, masked as it is read (0 where the output is not positive, as `reluBackward`):
+    /// bitwise a separate ReLU backward then this one, without the pass in between.
+    func backward(_ io: LayerIO, reluOutput: UnsafePointer<Float>?) {
         precondition(io.training, "BatchNorm2d \(name): backward needs a train-mode forward")
         let channels = inputShape.channels
         let m = io.batchSize * inputShape.spatial
         for c in 0..<channels {
             let x = io.input + c * m
-            let dy = io.dOutput + c * m
+            let dy = BatchNormGradient(dOutput: io.dOutput + c * m, reluOutput: reluOutput.map { $0 + c * m })
             let mean = io.cache[c]
             let inverseStd = io.cache[channels + c]
             // Σ dy and Σ dy·x̂ with x̂ = (x − mean)·inverseStd, in eight Double lanes (see Reductions).
@@ -85,7 +90,7 @@ struct BatchNorm2d: Layer {
             var dyLanes = DoubleVector(), dyXhatLanes = DoubleVector()
             let whole = vectorPrefix(m)
             for i in stride(from: 0, to: whole, by: FloatVector.scalarCount) {
-                let d = DoubleVector(loadVector(dy + i))
+                let d = DoubleVector(dy.vector(i))
                 dyLanes += d
                 dyXhatLanes += d * DoubleVector((loadVector(x + i) - means) * inverseStds)
             }
@@ -108,7 +113,7 @@ struct BatchNorm2d: Layer {
             let meanDyXhats = FloatVector(repeating: meanDyXhat)
             for i in stride(from: 0, to: whole, by: FloatVector.scalarCount) {
                 let xhat = (loadVector(x + i) - means) * inverseStds
-                storeVector(factors * (loadVector(dy + i) - meanDys - xhat * meanDyXhats), dx + i)
+                storeVector(factors * (dy.vector(i) - meanDys - xhat * meanDyXhats), dx + i)
             }
             for i in whole..<m {
                 let xhat = (x[i] - mean) * inverseStd
@@ -119,5 +124,24 @@ struct BatchNorm2d: Layer {
 
     var summary: [LayerSummary] {
         [LayerSummary(name: name, type: "BatchNorm2d", outputShape: outputShape, parameters: 2 * inputShape.channels, multiplyAdds: 0)]
+    }
+}
+
+/// The gradient at a BatchNorm's output: `dOutput` itself, or, behind a fused ReLU, `dOutput`
+/// where the ReLU's output is positive and +0 elsewhere (`reluBackward`'s selects, vector and scalar).
+private struct BatchNormGradient {
+    let dOutput: UnsafePointer<Float>
+    let reluOutput: UnsafePointer<Float>?
+
+    @inline(__always)
+    func vector(_ i: Int) -> FloatVector {
+        guard let reluOutput else { return loadVector(dOutput + i) }
+        return FloatVector.zero.replacing(with: loadVector(dOutput + i), where: loadVector(reluOutput + i) .> 0)
+    }
+
+    @inline(__always)
+    subscript(i: Int) -> Float {
+        guard let reluOutput else { return dOutput[i] }
+        return reluOutput[i] > 0 ? dOutput[i] : 0
     }
 }

@@ -1,7 +1,8 @@
 /// One layer at a time, for per-layer benchmarks (`Benchmarks/`): the same calls a training step
 /// makes, on whatever the workspace holds.
 extension Model {
-    /// The top-level layers' names, in order (a BasicBlock is one layer).
+    /// The top-level layers' names, in order (a BasicBlock is one layer, and so is a fused
+    /// BatchNorm2d → ReLU pair, named after its BatchNorm).
     public var layerNames: [String] { layers.map { $0.summary.first?.name ?? "\(type(of: $0))" } }
 
     /// Train-mode forward of layer `index` only.

@@ -16,13 +16,16 @@ public final class Model: Sendable {
     public let name: String
     public let inputShape: Shape
     public let classes: Int
+    /// The layers as run: the builders' list with BatchNorm2d → ReLU pairs fused.
     let layers: [any Layer]
     public let parameterLayout: ParameterLayout
     public let statisticsLayout: ParameterLayout
     let linearInitialization: LinearInitialization
 
+    /// `layers` as the builders describe them (PyTorch's modules); a BatchNorm2d directly followed
+    /// by a ReLU runs as one `BatchNormReLU` unless `fuseBatchNormReLU` is false (tests compare both).
     init(name: String, inputShape: Shape, layers: [any Layer], planner: ParameterPlanner,
-         linearInitialization: LinearInitialization) {
+         linearInitialization: LinearInitialization, fuseBatchNormReLU: Bool = true) {
         precondition(!layers.isEmpty && layers[0].inputShape == inputShape, "Model \(name): first layer does not take \(inputShape)")
         for (previous, next) in zip(layers, layers.dropFirst()) {
             precondition(previous.outputShape == next.inputShape,
@@ -33,7 +36,7 @@ public final class Model: Sendable {
         self.name = name
         self.inputShape = inputShape
         self.classes = last.channels
-        self.layers = layers
+        self.layers = fuseBatchNormReLU ? BatchNormReLU.fusing(layers) : layers
         self.parameterLayout = planner.parameters
         self.statisticsLayout = planner.statistics
         self.linearInitialization = linearInitialization
