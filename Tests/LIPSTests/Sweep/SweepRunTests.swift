@@ -82,17 +82,23 @@ import FoundationXML
 
     @Test func aRerunSkipsFinishedRunsAndLeavesThemUntouched() throws {
         let fixture = try Self.fixture.get()
-        let before = try Self.names.map { try Self.metricsText((fixture.directory as NSString).appendingPathComponent($0)) }
+        // A copy of the shared sweep: the rerun rewrites sweep.yaml, which the other tests list
+        // and read concurrently.
+        let copy = try TemporaryFolder()
+        defer { copy.cleanup() }
+        let directory = (copy.path as NSString).appendingPathComponent("sweep")
+        try FileManager.default.copyItem(atPath: fixture.directory, toPath: directory)
+        let before = try Self.names.map { try Self.metricsText((directory as NSString).appendingPathComponent($0)) }
         let dates = try Self.names.map {
-            try FileManager.default.attributesOfItem(atPath: (fixture.directory as NSString).appendingPathComponent($0) + "/metrics.jsonl")[.modificationDate] as? Date
+            try FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent($0) + "/metrics.jsonl")[.modificationDate] as? Date
         }
         let lines = LineLog()
-        let summary = try SweepRunner(plan: fixture.plan, directory: fixture.directory).run(report: { lines.append($0) }, shouldStop: { false })
+        let summary = try SweepRunner(plan: fixture.plan, directory: directory).run(report: { lines.append($0) }, shouldStop: { false })
         #expect(summary.skipped == Self.names && summary.finished.isEmpty)
         #expect(lines.all.filter { $0.hasSuffix("already finished (2 rounds), skipped") }.count == 4)
-        #expect(try Self.names.map { try Self.metricsText((fixture.directory as NSString).appendingPathComponent($0)) } == before)
+        #expect(try Self.names.map { try Self.metricsText((directory as NSString).appendingPathComponent($0)) } == before)
         let after = try Self.names.map {
-            try FileManager.default.attributesOfItem(atPath: (fixture.directory as NSString).appendingPathComponent($0) + "/metrics.jsonl")[.modificationDate] as? Date
+            try FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent($0) + "/metrics.jsonl")[.modificationDate] as? Date
         }
         #expect(after == dates)
     }
