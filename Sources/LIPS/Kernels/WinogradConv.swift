@@ -1,13 +1,13 @@
 // A 3×3, stride-1, padding-1 convolution by Winograd F(2×2, 3×3): transforms (Winograd.swift) and 16 GEMMs
 // per chunk of samples, one per transform position ξ, with 2.25× fewer multiplies than im2col + GEMM.
 // input (Cin, N, H, W), weight (Cout, Cin, 3, 3), output (Cout, N, H, W); scratch layout, in order:
-// V (16 × Cin × P), M (16 × Cout × P), U (16 × Cout × Cin), dU (16 × Cout × Cin), one padded plane,
+// V (16 × Cin × P), M (16 × Cout × P), U (16 × Cout × Cin), dU (16 × Cout × Cin), the tile scratch,
 // ξ matrices one stride apart and P the tiles of one chunk.
 
 extension WinogradGeometry {
-    /// Floats of scratch that forward and backward need: V, M, U, dU and one padded plane.
+    /// Floats of scratch that forward and backward need: V, M, U, dU and the transforms' tile scratch.
     var scratchCount: Int {
-        16 * (inputStride + productStride + 2 * filterStride) + paddedHeight * paddedWidth
+        16 * (inputStride + productStride + 2 * filterStride) + winogradTileScratchCount(self)
     }
 
     /// The chunks of samples, in order.
@@ -52,13 +52,13 @@ private enum WinogradProducts {
 
 /// Scratch regions, carved in the order of the file comment.
 private struct WinogradScratch {
-    let v, m, u, du, plane: UnsafeMutablePointer<Float>
+    let v, m, u, du, tiles: UnsafeMutablePointer<Float>
     init(_ scratch: UnsafeMutablePointer<Float>, _ g: WinogradGeometry) {
         v = scratch
         m = v + 16 * g.inputStride
         u = m + 16 * g.productStride
         du = u + 16 * g.filterStride
-        plane = du + 16 * g.filterStride
+        tiles = du + 16 * g.filterStride
     }
 }
 
@@ -70,9 +70,9 @@ func winogradConvolution(_ input: UnsafePointer<Float>, weight: UnsafePointer<Fl
     winogradFilterTransform(weight, g, into: s.u)
     for first in g.chunks {
         let samples = g.samples(from: first)
-        winogradInputTransform(input, g, samples: samples, plane: s.plane, into: s.v)
+        winogradInputTransform(input, g, samples: samples, tiles: s.tiles, into: s.v)
         WinogradProducts.forward(u: s.u, v: s.v, g, tiles: samples.count * g.tilesPerSample, into: s.m)
-        winogradOutputTransform(s.m, g, samples: samples, bias: bias, plane: s.plane, into: output)
+        winogradOutputTransform(s.m, g, samples: samples, bias: bias, tiles: s.tiles, into: output)
     }
 }
 
@@ -86,12 +86,12 @@ func winogradConvolutionBackward(_ input: UnsafePointer<Float>, weight: UnsafePo
     if dInput != nil { winogradFilterTransform(weight, g, into: s.u) }
     for first in g.chunks {
         let samples = g.samples(from: first), tiles = samples.count * g.tilesPerSample
-        winogradInputTransform(input, g, samples: samples, plane: s.plane, into: s.v)
-        winogradOutputGradientTransform(dOutput, g, samples: samples, plane: s.plane, into: s.m)
+        winogradInputTransform(input, g, samples: samples, tiles: s.tiles, into: s.v)
+        winogradOutputGradientTransform(dOutput, g, samples: samples, tiles: s.tiles, into: s.m)
         WinogradProducts.filterGradient(mg: s.m, v: s.v, g, tiles: tiles, beta: first == 0 ? 0 : 1, into: s.du)
         guard let dInput else { continue }
         WinogradProducts.inputGradient(u: s.u, mg: s.m, g, tiles: tiles, into: s.v)
-        winogradInputGradientTransform(s.v, g, samples: samples, plane: s.plane, into: dInput)
+        winogradInputGradientTransform(s.v, g, samples: samples, tiles: s.tiles, into: dInput)
     }
     winogradFilterGradientAdd(s.du, g, into: dWeight)
 }
