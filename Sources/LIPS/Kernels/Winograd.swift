@@ -68,29 +68,48 @@ func winogradMatrixStride(_ count: Int) -> Int {
 }
 
 /// U[ξ][co][ci] = (G g Gᵀ)[i][j] for the 3×3 filter g = weight[co, ci]; weight is (Cout, Cin, 3, 3).
+/// Four filters per vector, each lane the scalar arithmetic of one filter. The last group of filters is
+/// read from a zero-padded copy and writes up to 3 floats past U[ξ], into the margin of the stride.
 func winogradFilterTransform(_ weight: UnsafePointer<Float>, _ g: WinogradGeometry, into u: UnsafeMutablePointer<Float>) {
-    let count = g.outputChannels * g.inputChannels, stride = g.filterStride
-    for f in 0..<count {
-        let k = weight + f * 9
-        // G g: rows of the filter combined (4 × 3).
-        let t3 = 0.5 * (k[0] + k[3] + k[6]), t4 = 0.5 * (k[1] + k[4] + k[7]), t5 = 0.5 * (k[2] + k[5] + k[8])
-        let t6 = 0.5 * (k[0] - k[3] + k[6]), t7 = 0.5 * (k[1] - k[4] + k[7]), t8 = 0.5 * (k[2] - k[5] + k[8])
-        // (G g) Gᵀ: columns combined, row by row.
-        let out = u + f
-        @inline(__always) func row(_ i: Int, _ a: Float, _ b: Float, _ c: Float) {
-            out[(4 * i) * stride] = a
-            out[(4 * i + 1) * stride] = 0.5 * (a + b + c)
-            out[(4 * i + 2) * stride] = 0.5 * (a - b + c)
-            out[(4 * i + 3) * stride] = c
-        }
-        row(0, k[0], k[1], k[2])
-        row(1, t3, t4, t5)
-        row(2, t6, t7, t8)
-        row(3, k[6], k[7], k[8])
+    let count = g.outputChannels * g.inputChannels, stride = g.filterStride, whole = count & ~3
+    var f = 0
+    while f < whole {
+        filterTiles(weight + f &* 9, into: u + f, stride: stride)
+        f &+= 4
+    }
+    guard f < count else { return }
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 36) { last in
+        last.initialize(repeating: 0)
+        for i in 0..<((count - f) * 9) { last[i] = weight[f * 9 + i] }
+        filterTiles(UnsafePointer(last.baseAddress!), into: u + f, stride: stride)
     }
 }
 
-/// dWeight[co, ci] += Gᵀ dU[co][ci] G: the adjoint of `winogradFilterTransform`, accumulating.
+/// G g Gᵀ of the four consecutive 3×3 filters at `k`, to `out` + ξ·stride.
+@inline(__always)
+private func filterTiles(_ k: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, stride: Int) {
+    @inline(__always) func element(_ m: Int) -> TileLanes { TileLanes(k[m], k[9 &+ m], k[18 &+ m], k[27 &+ m]) }
+    let k0 = element(0), k1 = element(1), k2 = element(2), k3 = element(3), k4 = element(4)
+    let k5 = element(5), k6 = element(6), k7 = element(7), k8 = element(8)
+    // G g: rows of the filter combined (4 × 3).
+    let t3 = 0.5 * (k0 + k3 + k6), t4 = 0.5 * (k1 + k4 + k7), t5 = 0.5 * (k2 + k5 + k8)
+    let t6 = 0.5 * (k0 - k3 + k6), t7 = 0.5 * (k1 - k4 + k7), t8 = 0.5 * (k2 - k5 + k8)
+    // (G g) Gᵀ: columns combined, row by row.
+    @inline(__always) func row(_ i: Int, _ a: TileLanes, _ b: TileLanes, _ c: TileLanes) {
+        storeLanes(a, out + (4 &* i) &* stride)
+        storeLanes(0.5 * (a + b + c), out + (4 &* i &+ 1) &* stride)
+        storeLanes(0.5 * (a - b + c), out + (4 &* i &+ 2) &* stride)
+        storeLanes(c, out + (4 &* i &+ 3) &* stride)
+    }
+    row(0, k0, k1, k2)
+    row(1, t3, t4, t5)
+    row(2, t6, t7, t8)
+    row(3, k6, k7, k8)
+}
+
+/// dWeight[co, ci] += Gᵀ dU[co][ci] G: the adjoint of `winogradFilterTransform`, accumulating. Filter by
+/// filter: four per vector would need their 36 weights transposed to consecutive floats, which costs
+/// more shuffles on SSE than the scalar arithmetic it saves.
 func winogradFilterGradientAdd(_ du: UnsafePointer<Float>, _ g: WinogradGeometry, into dWeight: UnsafeMutablePointer<Float>) {
     let count = g.outputChannels * g.inputChannels, stride = g.filterStride
     for f in 0..<count {

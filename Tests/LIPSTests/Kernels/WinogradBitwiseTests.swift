@@ -2,7 +2,7 @@ import Testing
 @testable import LIPS
 
 /// The Winograd transforms against the scalar ones they replaced (WinogradReference.swift), bit for
-/// bit: every transform on every chunk, on odd and even sizes from 1×1 up, with chunks forced short,
+/// bit: the filter transforms (Cout·Cin not a multiple of 4 too) and every data transform on every chunk, on odd and even sizes from 1×1 up, with chunks forced short,
 /// on data with +0 and −0 (scattered and whole planes) where an operation order or a negation would
 /// show in the sign of a zero. Outputs start as the same NaN pattern, so a write outside what the
 /// reference writes shows too, except the up to 3 floats a transform may write past a chunk's columns
@@ -92,6 +92,22 @@ import Testing
         let bias = data(c.outputChannels, 1, "b \(c)")
         let m = data(16 * g.productStride, g.chunkTiles, "m \(c)")
         let dv = data(16 * g.inputStride, g.chunkTiles, "dv \(c)")
+        let weight = data(c.outputChannels * c.inputChannels * 9, 9, "w \(c)")
+        let du = data(16 * g.filterStride, c.inputChannels, "du \(c)")
+        let filters = c.outputChannels * c.inputChannels
+
+        var u = Self.poisoned(16 * g.filterStride), uReference = u
+        winogradFilterTransform(weight, g, into: &u)
+        referenceWinogradFilterTransform(weight, g, into: &uReference)
+        let um = Self.matrices(u, rows: 1, columns: filters, stride: g.filterStride)
+        let umReference = Self.matrices(uReference, rows: 1, columns: filters, stride: g.filterStride)
+        #expect(um.used == umReference.used, "\(c) filter transform")
+        #expect(um.rest == umReference.rest, "\(c) filter transform wrote past the margin")
+
+        var dWeight = data(weight.count, 9, "dw \(c)"), dWeightReference = dWeight
+        winogradFilterGradientAdd(du, g, into: &dWeight)
+        referenceWinogradFilterGradientAdd(du, g, into: &dWeightReference)
+        #expect(Self.bits(dWeight) == Self.bits(dWeightReference), "\(c) filter gradient")
         let tiles = Arena(count: winogradTileScratchCount(g))
         var plane = [Float](repeating: 0, count: (2 * g.tilesHigh + 2) * (2 * g.tilesWide + 2))
         for first in g.chunks {
