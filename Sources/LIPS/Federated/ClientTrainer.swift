@@ -107,15 +107,20 @@ public final class ClientTrainer {
                     assembler.assemble(data, indices: indices[start..<(start + n)], into: input, labels: labels, random: &none)
                 }
             }
-            correct += model.evaluate(workspace, parameters: parameters, statistics: statistics, batchSize: n)
+            // The parameters stay as they are over the batches: the first batch's forward transforms them
+            // for the others.
+            correct += model.evaluate(workspace, parameters: parameters, statistics: statistics, batchSize: n,
+                                      parametersUnchanged: start > 0)
         }
         return indices.isEmpty ? 0 : Double(correct) / Double(indices.count)
     }
 
     /// Eval-mode scoring of the samples `indices` of `data`: `correct[j]` becomes 1 when sample
-    /// `indices[j]` is classified right and 0 otherwise.
+    /// `indices[j]` is classified right and 0 otherwise. `parametersUnchanged`: this trainer's previous
+    /// forward ran on these same parameters (the caller scores one model in several calls), so their
+    /// transforms from then are reused (`Model.forward`); the batches after the first reuse them anyway.
     func scoreSamples(parameters: Arena, statistics: Arena, data: Dataset, indices: ArraySlice<Int>,
-                      assembler: BatchAssembler, correct: UnsafeMutablePointer<UInt8>) {
+                      assembler: BatchAssembler, parametersUnchanged: Bool = false, correct: UnsafeMutablePointer<UInt8>) {
         var none: RandomStream? = nil
         var written = 0
         for start in stride(from: indices.startIndex, to: indices.endIndex, by: options.batchSize) {
@@ -126,7 +131,8 @@ public final class ClientTrainer {
                     assembler.assemble(data, indices: batch, into: input, labels: labels, random: &none)
                 }
             }
-            model.predict(workspace, parameters: parameters, statistics: statistics, batchSize: n, into: predictions.base)
+            model.predict(workspace, parameters: parameters, statistics: statistics, batchSize: n,
+                          parametersUnchanged: parametersUnchanged || start > indices.startIndex, into: predictions.base)
             for (j, index) in batch.enumerated() {
                 correct[written + j] = predictions[j] == data.labels[index] ? 1 : 0
             }

@@ -233,11 +233,16 @@ public final class Simulation {
         let (store, masks, partition) = (store, sparsifier, partition)
         let batch = config.batchSize
         let chunks = (distinct.count + batch - 1) / batch
+        // Whether a worker has scored a chunk already: its trainer's last forward then ran on the global
+        // model, whose transforms its next chunks reuse. Each worker touches only its own entry.
+        let scoredBefore = OwnedBuffer<Bool>(repeating: false, count: slots.count)
         pool.forEach(chunks) { chunk, worker in
             let range = (chunk * batch)..<min(distinct.count, (chunk + 1) * batch)
             slots[worker].trainer.scoreSamples(parameters: global, statistics: globalStatistics, data: data.test,
                                                indices: distinct[range], assembler: assembler,
+                                               parametersUnchanged: scoredBefore[worker],
                                                correct: correct.base + range.lowerBound)
+            scoredBefore[worker] = true
         }
         let clientsWithTests = (0..<config.clients).filter { !partition.test[$0].isEmpty }
         var denseByClient = [Double](repeating: 0, count: config.clients)

@@ -35,11 +35,20 @@ struct BasicBlock: Layer {
     var inputShape: Shape { conv1.inputShape }
     var outputShape: Shape { conv2.outputShape }
 
-    // Cache: conv1 out | bn1+relu out | conv2 out | bn2 out | [shortcut conv out | shortcut bn out] | BN caches.
+    // Cache: the convs' own caches (Winograd's transformed filters) | conv1 out | bn1+relu out | conv2 out |
+    // bn2 out | [shortcut conv out | shortcut bn out] | BN caches. The convs' come first: their size does
+    // not depend on the batch, so they stay where a forward on a batch of another size left them.
     private var activationSlots: Int { shortcut == nil ? 4 : 6 }
 
+    private func convCacheCounts(_ batchSize: Int) -> (conv1: Int, conv2: Int, shortcut: Int) {
+        (conv1.cacheCount(batchSize: batchSize), conv2.cacheCount(batchSize: batchSize),
+         shortcut?.conv.cacheCount(batchSize: batchSize) ?? 0)
+    }
+
     func cacheCount(batchSize: Int) -> Int {
-        activationSlots * outputShape.count * batchSize + 3 * 2 * outputShape.channels
+        let convs = convCacheCounts(batchSize)
+        return convs.conv1 + convs.conv2 + convs.shortcut + activationSlots * outputShape.count * batchSize
+            + 3 * 2 * outputShape.channels
     }
 
     // Scratch: three gradient buffers of the larger of input and output, then the parts' scratch.
@@ -53,18 +62,23 @@ struct BasicBlock: Layer {
 
     /// Named views of the cache and scratch for one call.
     private struct Buffers {
+        let conv1Cache, conv2Cache, shortcutConvCache: UnsafeMutablePointer<Float>
         let conv1Out, bn1Out, conv2Out, bn2Out, shortcutConvOut, shortcutBNOut: UnsafeMutablePointer<Float>
         let bn1Cache, bn2Cache, shortcutBNCache: UnsafeMutablePointer<Float>
         let g1, g2, g3, partScratch: UnsafeMutablePointer<Float>
     }
 
     private func buffers(_ io: LayerIO) -> Buffers {
+        let convs = convCacheCounts(io.batchSize)
+        let conv2Cache = io.cache + convs.conv1, shortcutConvCache = conv2Cache + convs.conv2
+        let activations = shortcutConvCache + convs.shortcut
         let a = outputShape.count * io.batchSize
-        let slot = { (i: Int) in io.cache + i * a }
-        let caches = io.cache + activationSlots * a
+        let slot = { (i: Int) in activations + i * a }
+        let caches = activations + activationSlots * a
         let c2 = 2 * outputShape.channels
         let g = gradientBufferCount(io.batchSize)
-        return Buffers(conv1Out: slot(0), bn1Out: slot(1), conv2Out: slot(2), bn2Out: slot(3),
+        return Buffers(conv1Cache: io.cache, conv2Cache: conv2Cache, shortcutConvCache: shortcutConvCache,
+                       conv1Out: slot(0), bn1Out: slot(1), conv2Out: slot(2), bn2Out: slot(3),
                        shortcutConvOut: slot(shortcut == nil ? 0 : 4), shortcutBNOut: slot(shortcut == nil ? 0 : 5),
                        bn1Cache: caches, bn2Cache: caches + c2, shortcutBNCache: caches + 2 * c2,
                        g1: io.scratch, g2: io.scratch + g, g3: io.scratch + 2 * g, partScratch: io.scratch + 3 * g)
@@ -87,13 +101,14 @@ struct BasicBlock: Layer {
     func forward(_ io: LayerIO) {
         let b = buffers(io)
         let count = outputShape.count * io.batchSize
-        conv1.forward(part(io, input: io.input, output: b.conv1Out, scratch: b.partScratch))
+        conv1.forward(part(io, input: io.input, output: b.conv1Out, cache: b.conv1Cache, scratch: b.partScratch))
         bn1.forward(part(io, input: b.conv1Out, output: b.bn1Out, cache: b.bn1Cache, scratch: b.partScratch), relu: true)
-        conv2.forward(part(io, input: b.bn1Out, output: b.conv2Out, scratch: b.partScratch))
+        conv2.forward(part(io, input: b.bn1Out, output: b.conv2Out, cache: b.conv2Cache, scratch: b.partScratch))
         bn2.forward(part(io, input: b.conv2Out, output: b.bn2Out, cache: b.bn2Cache, scratch: b.partScratch))
         var residual = UnsafePointer(io.input)
         if let shortcut {
-            shortcut.conv.forward(part(io, input: io.input, output: b.shortcutConvOut, scratch: b.partScratch))
+            shortcut.conv.forward(part(io, input: io.input, output: b.shortcutConvOut, cache: b.shortcutConvCache,
+                                       scratch: b.partScratch))
             shortcut.bn.forward(part(io, input: b.shortcutConvOut, output: b.shortcutBNOut, cache: b.shortcutBNCache,
                                      scratch: b.partScratch))
             residual = UnsafePointer(b.shortcutBNOut)
@@ -111,20 +126,23 @@ struct BasicBlock: Layer {
             shortcut.bn.backward(part(io, input: b.shortcutConvOut, output: b.shortcutBNOut, dOutput: b.g1, dInput: b.g2,
                                       cache: b.shortcutBNCache, scratch: b.partScratch))
             shortcut.conv.backward(part(io, input: io.input, output: b.shortcutConvOut, dOutput: b.g2, dInput: io.dInput,
-                                        scratch: b.partScratch))
+                                        cache: b.shortcutConvCache, scratch: b.partScratch))
         } else if let dInput = io.dInput {
             copy(b.g1, to: dInput, count: count)
         }
         bn2.backward(part(io, input: b.conv2Out, output: b.bn2Out, dOutput: b.g1, dInput: b.g2, cache: b.bn2Cache,
                           scratch: b.partScratch))
-        conv2.backward(part(io, input: b.bn1Out, output: b.conv2Out, dOutput: b.g2, dInput: b.g3, scratch: b.partScratch))
+        conv2.backward(part(io, input: b.bn1Out, output: b.conv2Out, dOutput: b.g2, dInput: b.g3, cache: b.conv2Cache,
+                            scratch: b.partScratch))
         bn1.backward(part(io, input: b.conv1Out, output: b.bn1Out, dOutput: b.g3, dInput: b.g2, cache: b.bn1Cache,
                           scratch: b.partScratch), reluOutput: b.bn1Out)
         guard let dInput = io.dInput else {
-            conv1.backward(part(io, input: io.input, output: b.conv1Out, dOutput: b.g2, scratch: b.partScratch))
+            conv1.backward(part(io, input: io.input, output: b.conv1Out, dOutput: b.g2, cache: b.conv1Cache,
+                                scratch: b.partScratch))
             return
         }
-        conv1.backward(part(io, input: io.input, output: b.conv1Out, dOutput: b.g2, dInput: b.g1, scratch: b.partScratch))
+        conv1.backward(part(io, input: io.input, output: b.conv1Out, dOutput: b.g2, dInput: b.g1, cache: b.conv1Cache,
+                       scratch: b.partScratch))
         axpy(1, b.g1, dInput, count: inputShape.count * io.batchSize)
     }
 

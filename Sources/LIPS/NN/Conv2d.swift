@@ -45,7 +45,12 @@ struct Conv2d: Layer {
                          height: inputShape.height, width: inputShape.width)
     }
 
-    func cacheCount(batchSize: Int) -> Int { 0 }
+    /// Winograd keeps U, the transformed weights, from forward for backward (and for the next forward
+    /// when the parameters are unchanged, `LayerIO.parametersUnchanged`). Its size does not depend on the
+    /// batch, so it stays valid across batch sizes.
+    func cacheCount(batchSize: Int) -> Int {
+        isWinograd ? winograd(batchSize: batchSize).filterCount : 0
+    }
 
     func scratchCount(batchSize: Int) -> Int {
         if isWinograd { return winograd(batchSize: batchSize).scratchCount }
@@ -95,8 +100,10 @@ struct Conv2d: Layer {
 
     func forward(_ io: LayerIO) {
         if isWinograd {
-            winogradConvolution(io.input, weight: io.params + weightOffset, bias: biasOffset.map { UnsafePointer(io.params + $0) },
-                                winograd(batchSize: io.batchSize), scratch: io.scratch, into: io.output)
+            let g = winograd(batchSize: io.batchSize)
+            if !io.parametersUnchanged { winogradFilterTransform(io.params + weightOffset, g, into: io.cache) }
+            winogradConvolution(io.input, filters: io.cache, bias: biasOffset.map { UnsafePointer(io.params + $0) }, g,
+                                scratch: io.scratch, into: io.output)
             return
         }
         let columnCount = io.batchSize * outputShape.spatial
@@ -124,9 +131,8 @@ struct Conv2d: Layer {
             }
         }
         if isWinograd {
-            winogradConvolutionBackward(io.input, weight: io.params + weightOffset, dOutput: io.dOutput,
-                                        winograd(batchSize: io.batchSize), scratch: io.scratch,
-                                        dWeight: io.grads + weightOffset, dInput: io.dInput)
+            winogradConvolutionBackward(io.input, filters: io.cache, dOutput: io.dOutput, winograd(batchSize: io.batchSize),
+                                        scratch: io.scratch, dWeight: io.grads + weightOffset, dInput: io.dInput)
             return
         }
         if !isPointwise, let dInput = io.dInput { fill(dInput, 0, count: inputShape.count * io.batchSize) }

@@ -19,6 +19,10 @@ struct LayerIO {
     var batchSize: Int
     /// Train mode: BatchNorm uses and updates batch statistics.
     var training: Bool
+    /// The parameters are those of the previous forward on this workspace (scoring one model batch after
+    /// batch), so what that forward derived from them alone and kept in `cache` still holds: Winograd's
+    /// transformed filters. Only the caller knows this; false recomputes.
+    var parametersUnchanged = false
 }
 
 /// One row of `lips inspect`'s table.
@@ -38,7 +42,8 @@ public struct LayerSummary: Sendable {
 protocol Layer: Sendable {
     var inputShape: Shape { get }
     var outputShape: Shape { get }
-    /// Floats kept from forward for backward, for `batchSize` samples.
+    /// Floats kept from forward for backward, for `batchSize` samples (and, what depends on the
+    /// parameters alone, from one forward to the next: `LayerIO.parametersUnchanged`).
     func cacheCount(batchSize: Int) -> Int
     /// Temporary floats needed inside one call.
     func scratchCount(batchSize: Int) -> Int

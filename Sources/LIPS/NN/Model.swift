@@ -145,11 +145,17 @@ public final class Model: Sendable {
 
     /// Runs the layers on the workspace's input; the logits are then in `workspace.withLogits`.
     /// Train mode uses batch statistics and updates `statistics`; eval mode reads them.
-    public func forward(_ workspace: Workspace, parameters: Arena, statistics: Arena, batchSize: Int, training: Bool) {
+    /// `parametersUnchanged`: `parameters` hold what they held at the previous forward on this workspace
+    /// (the same model scored batch after batch), so the layers reuse what they derived from them then
+    /// (`LayerIO.parametersUnchanged`); the results are the same bits either way.
+    public func forward(_ workspace: Workspace, parameters: Arena, statistics: Arena, batchSize: Int, training: Bool,
+                        parametersUnchanged: Bool = false) {
         checkArenas(parameters, statistics, workspace, batchSize)
         for index in layers.indices {
-            layers[index].forward(io(index, workspace, parameters: parameters, gradients: nil, statistics: statistics,
-                                     batchSize: batchSize, training: training))
+            var layerIO = io(index, workspace, parameters: parameters, gradients: nil, statistics: statistics,
+                             batchSize: batchSize, training: training)
+            layerIO.parametersUnchanged = parametersUnchanged
+            layers[index].forward(layerIO)
         }
     }
 
@@ -192,17 +198,22 @@ public final class Model: Sendable {
     }
 
     /// Eval-mode forward and the number of correct predictions on the workspace's batch.
-    public func evaluate(_ workspace: Workspace, parameters: Arena, statistics: Arena, batchSize: Int) -> Int {
-        forward(workspace, parameters: parameters, statistics: statistics, batchSize: batchSize, training: false)
+    /// `parametersUnchanged` as for `forward`.
+    public func evaluate(_ workspace: Workspace, parameters: Arena, statistics: Arena, batchSize: Int,
+                         parametersUnchanged: Bool = false) -> Int {
+        forward(workspace, parameters: parameters, statistics: statistics, batchSize: batchSize, training: false,
+                parametersUnchanged: parametersUnchanged)
         let base = workspace.arena.base
         return countCorrect(logits: base + workspace.activationOffsets[layers.count], labels: workspace.labels.base,
                             classes: classes, batchSize: batchSize)
     }
 
     /// Eval-mode forward; writes each sample's predicted class into `predictions` (batchSize entries).
-    func predict(_ workspace: Workspace, parameters: Arena, statistics: Arena, batchSize: Int,
+    /// `parametersUnchanged` as for `forward`.
+    func predict(_ workspace: Workspace, parameters: Arena, statistics: Arena, batchSize: Int, parametersUnchanged: Bool = false,
                  into predictions: UnsafeMutablePointer<Int32>) {
-        forward(workspace, parameters: parameters, statistics: statistics, batchSize: batchSize, training: false)
+        forward(workspace, parameters: parameters, statistics: statistics, batchSize: batchSize, training: false,
+                parametersUnchanged: parametersUnchanged)
         let base = workspace.arena.base
         predictClasses(logits: base + workspace.activationOffsets[layers.count], classes: classes, batchSize: batchSize,
                        into: predictions)

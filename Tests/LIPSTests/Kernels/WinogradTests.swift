@@ -115,12 +115,14 @@ import Testing
 
     /// Winograd forward without bias, then backward from a zero weight gradient: (y, dWeight, dInput).
     static func winogradPass(x: [Float], weight: [Float], dy: [Float], _ g: WinogradGeometry) -> (y: [Float], dWeight: [Float], dInput: [Float]) {
-        let scratch = Arena(count: g.scratchCount)
+        let scratch = Arena(count: g.scratchCount), filters = Arena(count: g.filterCount)
         var y = [Float](repeating: .nan, count: dy.count)
         var dWeight = [Float](repeating: 0, count: weight.count)
         var dInput = [Float](repeating: .nan, count: x.count)
-        winogradConvolution(x, weight: weight, bias: nil, g, scratch: scratch.base, into: &y)
-        winogradConvolutionBackward(x, weight: weight, dOutput: dy, g, scratch: scratch.base, dWeight: &dWeight, dInput: &dInput)
+        winogradFilterTransform(weight, g, into: filters.base)
+        winogradConvolution(x, filters: filters.base, bias: nil, g, scratch: scratch.base, into: &y)
+        winogradConvolutionBackward(x, filters: filters.base, dOutput: dy, g, scratch: scratch.base, dWeight: &dWeight,
+                                    dInput: &dInput)
         return (y, dWeight, dInput)
     }
 
@@ -142,27 +144,28 @@ import Testing
         let g = WinogradGeometry(inputChannels: c.inputChannels, outputChannels: c.outputChannels, batch: c.batch,
                                  height: c.height, width: c.width, samplesPerChunk: c.chunk)
         if let chunk = c.chunk { #expect(g.samplesPerChunk == chunk) }
-        let scratch = Self.guardedScratch(g.scratchCount)
+        let scratch = Self.guardedScratch(g.scratchCount), filters = Self.guardedScratch(g.filterCount)
         var y = [Float](repeating: .nan, count: p.y.count)
         var dWeight = p.dWeightStart
         var dInput = [Float](repeating: .nan, count: p.x.count)
         p.x.withUnsafeBufferPointer { x in
             p.weight.withUnsafeBufferPointer { w in
+                winogradFilterTransform(w.baseAddress!, g, into: filters.base)
                 p.dy.withUnsafeBufferPointer { dy in
                     y.withUnsafeMutableBufferPointer { y in
                         if let bias = p.bias {
                             bias.withUnsafeBufferPointer { b in
-                                winogradConvolution(x.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!, g,
+                                winogradConvolution(x.baseAddress!, filters: filters.base, bias: b.baseAddress!, g,
                                                     scratch: scratch.base, into: y.baseAddress!)
                             }
                         } else {
-                            winogradConvolution(x.baseAddress!, weight: w.baseAddress!, bias: nil, g, scratch: scratch.base,
+                            winogradConvolution(x.baseAddress!, filters: filters.base, bias: nil, g, scratch: scratch.base,
                                                 into: y.baseAddress!)
                         }
                     }
                     dWeight.withUnsafeMutableBufferPointer { dw in
                         dInput.withUnsafeMutableBufferPointer { dx in
-                            winogradConvolutionBackward(x.baseAddress!, weight: w.baseAddress!, dOutput: dy.baseAddress!, g,
+                            winogradConvolutionBackward(x.baseAddress!, filters: filters.base, dOutput: dy.baseAddress!, g,
                                                         scratch: scratch.base, dWeight: dw.baseAddress!, dInput: dx.baseAddress!)
                         }
                     }
@@ -173,6 +176,7 @@ import Testing
         Self.expectSmall(dWeight, p.dWeight, "\(c) dWeight")
         Self.expectSmall(dInput, p.dInput, "\(c) dInput")
         Self.expectGuardIntact(scratch, "\(c)")
+        Self.expectGuardIntact(filters, "\(c) filters")
     }
 
     @Test(arguments: layerCases)
@@ -187,7 +191,8 @@ import Testing
         gradients.set(p.dWeightStart, at: conv.weightOffset)
         if let bias = p.bias, let offset = conv.biasOffset { parameters.set(bias, at: offset) }
         let input = Arena(count: p.x.count), output = Arena(count: p.dy.count), dOutput = Arena(count: p.dy.count)
-        let dInput = Arena(count: p.x.count), statistics = Arena(count: 1), cache = Arena(count: 1)
+        let dInput = Arena(count: p.x.count), statistics = Arena(count: 1)
+        let cache = Self.guardedScratch(conv.cacheCount(batchSize: c.batch))
         input.set(p.x, at: 0)
         dOutput.set(p.dy, at: 0)
         output.fill(.nan)
@@ -216,6 +221,7 @@ import Testing
             Self.expectSmall(gradients.values(offset..<(offset + c.outputChannels)), p.dBias.map { 2 * $0 }, "\(c) dBias twice")
         }
         Self.expectGuardIntact(scratch, "\(c)")
+        Self.expectGuardIntact(cache, "\(c) cache")
     }
 
     /// The kernels on PyTorch's 3×3/1/1 golden case with 3 input channels (`Conv2d` itself takes
