@@ -162,7 +162,7 @@ final class LIPSSparsifier: @unchecked Sendable {
     /// (lower index first among equal ones), 64 weights per word; returns how many kept weights
     /// are non-zero in `weights`. `work` is scratch for the selection.
     func setBits(_ client: Int, layer: Int, scores: UnsafePointer<Float>, keep: Int,
-                         work: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>) -> Int {
+                 work: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>) -> Int {
         let clientWords = words.base + client * wordsPerClient
         let n = layers[layer].count, first = bitStart[layer]
         let threshold: TopKThreshold? = keep == 0 || keep == n ? nil : topKThreshold(scores: scores, count: n, keep: keep, work: work)
@@ -170,12 +170,11 @@ final class LIPSSparsifier: @unchecked Sendable {
         var kept = 0
         for start in stride(from: 0, to: n, by: 64) {
             let count = min(64, n - start)
-            let all: UInt64 = count == 64 ? ~0 : (1 << UInt64(count)) - 1
             let word: UInt64
             if let threshold {
                 word = topKWord(scores + start, count: count, threshold: threshold, tiesLeft: &tiesLeft)
             } else {
-                word = keep == 0 ? 0 : all
+                word = keep == 0 ? 0 : lowBits(count)
             }
             var nonzero: UInt64 = 0
             for j in 0..<count { nonzero |= UInt64(weights[start + j] != 0 ? 1 : 0) << UInt64(j) }
@@ -189,7 +188,7 @@ final class LIPSSparsifier: @unchecked Sendable {
     @inline(__always)
     private static func store(_ word: UInt64, bits count: Int, at bit: Int, in clientWords: UnsafeMutablePointer<UInt64>) {
         let index = bit >> 6, shift = UInt64(bit & 63)
-        let region: UInt64 = count == 64 ? ~0 : (1 << UInt64(count)) - 1
+        let region = lowBits(count)
         clientWords[index] = clientWords[index] & ~(region << shift) | word << shift
         if Int(shift) + count > 64 {
             clientWords[index + 1] = clientWords[index + 1] & ~(region >> (64 - shift)) | word >> (64 - shift)
@@ -202,7 +201,7 @@ final class LIPSSparsifier: @unchecked Sendable {
         let index = bit >> 6, shift = UInt64(bit & 63)
         var word = clientWords[index] >> shift
         if Int(shift) + count > 64 { word |= clientWords[index + 1] << (64 - shift) }
-        return count == 64 ? word : word & ((1 << UInt64(count)) - 1)
+        return word & lowBits(count)
     }
 
     /// Client `client`'s mask of maskable layer `layer` as 0/1 floats (1: kept); nil when the

@@ -74,19 +74,20 @@ func topKMask(scores: UnsafePointer<Float>, count n: Int, keep: Int, work: Unsaf
     precondition(keep >= 0 && keep <= n, "topKMask: keep \(keep) outside 0...\(n)")
     if keep == 0 { fill(mask, 0, count: n); return }
     if keep == n { fill(mask, 1, count: n); return }
+    // The words of the mask cut (one tie rule, `topKWord`), spelled out as floats.
     let threshold = topKThreshold(scores: scores, count: n, keep: keep, work: work)
     var tiesLeft = threshold.tiesKept
-    for i in 0..<n {
-        let key = scores[i].bitPattern
-        if key > threshold.key {
-            mask[i] = 1
-        } else if key == threshold.key && tiesLeft > 0 {
-            mask[i] = 1
-            tiesLeft -= 1
-        } else {
-            mask[i] = 0
-        }
+    for start in stride(from: 0, to: n, by: 64) {
+        let count = min(64, n - start)
+        let word = topKWord(scores + start, count: count, threshold: threshold, tiesLeft: &tiesLeft)
+        for j in 0..<count { mask[start + j] = word >> UInt64(j) & 1 == 0 ? 0 : 1 }
     }
+}
+
+/// The low `count` bits set (0 ≤ count ≤ 64).
+@inline(__always)
+func lowBits(_ count: Int) -> UInt64 {
+    count == 64 ? ~0 : (1 << UInt64(count)) - 1
 }
 
 /// The kept bits of 64 consecutive scores (bit j: score j, `count` ≤ 64 of them) under
