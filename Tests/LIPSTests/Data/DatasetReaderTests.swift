@@ -183,6 +183,44 @@ import Testing
         }
     }
 
+    /// Every value of an assembled batch, padding included, is bitwise `(v / 255 − mean) / std` of its
+    /// stored byte (0 outside the image), worked out here pixel by pixel: grey 28×28 padded to three
+    /// 32×32 channels, and a colour image kept at its size.
+    @Test func assembledValuesAreNormalisedBytesBitwise() throws {
+        for (shape, channels, side) in [(Shape(channels: 1, height: 28, width: 28), 3, 32), (Shape(channels: 3, height: 5, width: 7), 3, 0)] {
+            var generator = RandomStream(seed: 11, purpose: "pixels")
+            let count = 3
+            let pixels = (0..<(count * shape.count)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            let data = Dataset(name: "v", imageShape: shape, classes: 2, pixels: pixels, labels: [0, 1, 0])
+            let mean: [Float] = [0.2860, 0.1307, 0.5], std: [Float] = [0.3530, 0.3081, 0.25]
+            let assembler = try BatchAssembler(imageShape: shape, normalization: (mean, std))
+            let h = side == 0 ? shape.height : side, w = side == 0 ? shape.width : side
+            let marginY = (h - shape.height) / 2, marginX = (w - shape.width) / 2
+            let order = [2, 0, 1]
+            var out = [Float](repeating: .nan, count: order.count * channels * h * w)
+            var labels = [Int32](repeating: -1, count: order.count)
+            var none: RandomStream? = nil
+            out.withUnsafeMutableBufferPointer { o in labels.withUnsafeMutableBufferPointer { l in assembler.assemble(data, indices: order, into: o, labels: l, random: &none) } }
+            var mismatches = 0
+            for c in 0..<channels {
+                for (sample, image) in order.enumerated() {
+                    for y in 0..<h {
+                        for x in 0..<w {
+                            let sy = y - marginY, sx = x - marginX
+                            let inside = sy >= 0 && sy < shape.height && sx >= 0 && sx < shape.width
+                            let sourceChannel = shape.channels == 1 ? 0 : c
+                            let byte = inside ? pixels[image * shape.count + (sourceChannel * shape.height + sy) * shape.width + sx] : 0
+                            let expected = (Float(byte) / 255 - mean[c]) / std[c]
+                            if out[((c * order.count + sample) * h + y) * w + x].bitPattern != expected.bitPattern { mismatches += 1 }
+                        }
+                    }
+                }
+            }
+            #expect(mismatches == 0, "shape \(shape)")
+            #expect(labels == [0, 0, 1])
+        }
+    }
+
     @Test func normalisationAndFlipAreApplied() throws {
         let shape = Shape(channels: 3, height: 4, width: 4)
         let pixels = (0..<48).map { UInt8($0 * 5) }
