@@ -9,7 +9,8 @@ func convolutionOutputSize(_ size: Int, kernel: Int, stride: Int, padding: Int) 
 /// Floats of `plane` scratch that `im2col` needs: the zero-bordered input plane of
 /// one (channel, sample), split by column into `stride` phase planes (see `PhasePlanes`).
 func im2colPlaneCount(height h: Int, width w: Int, kernel k: Int, stride s: Int, padding p: Int) -> Int {
-    PhasePlanes(height: h, width: w, kernel: k, stride: s, padding: p).count
+    let planes = PhasePlanes(height: h, width: w, kernel: k, stride: s, padding: p)
+    return max(planes.count, WindowTable(planes).scratchCount)
 }
 
 /// The zero-bordered (H + 2p) × (W + 2p) plane of one input channel of one sample, stored as `s`
@@ -83,6 +84,10 @@ func im2col(
     let ho = planes.outputHeight, wo = planes.outputWidth
     let samples = samples ?? 0..<n
     precondition(samples.lowerBound >= 0 && samples.upperBound <= n, "im2col: samples \(samples) outside the batch of \(n)")
+    if WindowTable.pays(planes) {
+        WindowTable(planes).im2col(input, channels: c, batch: n, samples: samples, scratch: plane, into: col)
+        return
+    }
     let columns = samples.count &* ho &* wo, rowStep = s &* planes.phaseWidth
     for channel in 0..<c {
         for sample in samples {
@@ -128,16 +133,22 @@ private func copyRun(_ source: UnsafePointer<Float>, to target: UnsafeMutablePoi
 
 /// The adjoint of `im2col`: adds every column entry back onto the input position it came from.
 /// Accumulates into `input`; the caller zeroes it first when it wants an overwrite. `samples` as
-/// for `im2col`: col holds only their columns.
+/// for `im2col`: col holds only their columns. `plane` holds `im2colPlaneCount(…)` floats of scratch.
+/// Each input entry receives its terms in window-position order, (ky, kx) ascending, on either path.
 func col2imAdd(
     _ col: UnsafePointer<Float>, channels c: Int, batch n: Int, height h: Int, width w: Int,
     kernel k: Int, stride s: Int, padding p: Int, samples: Range<Int>? = nil,
-    into input: UnsafeMutablePointer<Float>
+    plane: UnsafeMutablePointer<Float>, into input: UnsafeMutablePointer<Float>
 ) {
     let ho = convolutionOutputSize(h, kernel: k, stride: s, padding: p)
     let wo = convolutionOutputSize(w, kernel: k, stride: s, padding: p)
     let samples = samples ?? 0..<n
     precondition(samples.lowerBound >= 0 && samples.upperBound <= n, "col2imAdd: samples \(samples) outside the batch of \(n)")
+    let planes = PhasePlanes(height: h, width: w, kernel: k, stride: s, padding: p)
+    if WindowTable.pays(planes) {
+        WindowTable(planes).col2imAdd(col, channels: c, batch: n, samples: samples, scratch: plane, into: input)
+        return
+    }
     let columns = samples.count * ho * wo
     for channel in 0..<c {
         for ky in 0..<k {
@@ -168,6 +179,93 @@ func col2imAdd(
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Where every window position of every output pixel reads in one input plane, for outputs narrower
+/// than a vector (the stride-2 convs and projection shortcuts on 8×8 and smaller maps): there the
+/// runs `im2col` copies are 1 to 4 floats long and a run's loop costs more than its copy, so each col
+/// entry is looked up instead. The table (K²·Ho·Wo Int32, one float of scratch each) is written into
+/// the scratch before a copy of the plane, whose entry H·W is the zero that padding reads.
+struct WindowTable {
+    let planes: PhasePlanes
+    var planeSize: Int { planes.height * planes.width }
+    var windows: Int { planes.outputHeight * planes.outputWidth }
+    var kernelArea: Int { planes.kernel * planes.kernel }
+
+    init(_ planes: PhasePlanes) { self.planes = planes }
+
+    static func pays(_ planes: PhasePlanes) -> Bool { planes.outputWidth < FloatVector.scalarCount }
+
+    var scratchCount: Int { kernelArea * windows + planeSize + 1 }
+
+    /// Entry r·Ho·Wo + oy·Wo + ox, r = ky·K + kx: the plane index iy·W + ix that window position r of
+    /// output (oy, ox) reads, or H·W where it falls on the padding.
+    private func write(into table: UnsafeMutableRawPointer) {
+        let g = planes
+        for ky in 0..<g.kernel {
+            for kx in 0..<g.kernel {
+                for oy in 0..<g.outputHeight {
+                    for ox in 0..<g.outputWidth {
+                        let iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx
+                        let inside = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width
+                        let entry = ((ky * g.kernel + kx) * g.outputHeight + oy) * g.outputWidth + ox
+                        table.storeBytes(of: Int32(inside ? iy * g.width + ix : planeSize), toByteOffset: 4 * entry, as: Int32.self)
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func entry(_ table: UnsafeRawPointer, _ index: Int) -> Int {
+        Int(table.load(fromByteOffset: 4 &* index, as: Int32.self))
+    }
+
+    func im2col(_ input: UnsafePointer<Float>, channels c: Int, batch n: Int, samples: Range<Int>,
+                scratch: UnsafeMutablePointer<Float>, into col: UnsafeMutablePointer<Float>) {
+        let table = UnsafeMutableRawPointer(scratch), copy = scratch + kernelArea * windows
+        write(into: table)
+        copy[planeSize] = 0
+        let columns = samples.count &* windows, windows = windows, area = kernelArea, size = planeSize
+        for channel in 0..<c {
+            for sample in samples {
+                let source = input + (channel &* n &+ sample) &* size
+                // Unpadded, every window lies inside the plane: read it where it is.
+                let reads: UnsafePointer<Float>
+                if planes.padding == 0 { reads = source } else { copy.update(from: source, count: size); reads = UnsafePointer(copy) }
+                var out = col + (channel &* area &* columns &+ (sample &- samples.lowerBound) &* windows)
+                var position = 0
+                for _ in 0..<area {
+                    for j in 0..<windows { out[j] = reads[entry(table, position &+ j)] }
+                    position &+= windows
+                    out += columns
+                }
+            }
+        }
+    }
+
+    func col2imAdd(_ col: UnsafePointer<Float>, channels c: Int, batch n: Int, samples: Range<Int>,
+                   scratch: UnsafeMutablePointer<Float>, into input: UnsafeMutablePointer<Float>) {
+        let table = UnsafeMutableRawPointer(scratch), copy = scratch + kernelArea * windows
+        write(into: table)
+        let columns = samples.count &* windows, windows = windows, area = kernelArea, size = planeSize
+        for channel in 0..<c {
+            for sample in samples {
+                let target = input + (channel &* n &+ sample) &* size
+                // Padded: add into a copy whose extra entry takes the padding's terms, then copy back.
+                let sums: UnsafeMutablePointer<Float>
+                if planes.padding == 0 { sums = target } else { copy.update(from: target, count: size); sums = copy }
+                var from = col + (channel &* area &* columns &+ (sample &- samples.lowerBound) &* windows)
+                var position = 0
+                for _ in 0..<area {
+                    for j in 0..<windows { sums[entry(table, position &+ j)] += from[j] }
+                    position &+= windows
+                    from += columns
+                }
+                if planes.padding != 0 { target.update(from: copy, count: size) }
             }
         }
     }

@@ -153,7 +153,8 @@ struct Conv2d: Layer {
                  beta: 0, c: dCol, ldc: width)
             if isPointwise { continue }
             col2imAdd(col, channels: inputShape.channels, batch: io.batchSize, height: inputShape.height,
-                      width: inputShape.width, kernel: kernel, stride: stride, padding: padding, samples: samples, into: dInput)
+                      width: inputShape.width, kernel: kernel, stride: stride, padding: padding, samples: samples,
+                      plane: io.scratch + colRows * width, into: dInput)
         }
     }
 

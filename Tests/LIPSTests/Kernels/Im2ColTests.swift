@@ -41,6 +41,12 @@ import Testing
         Geometry(channels: 2, batch: 2, height: 5, width: 37, kernel: 7, stride: 2, padding: 3),
         Geometry(channels: 3, batch: 2, height: 32, width: 32, kernel: 7, stride: 2, padding: 3),
         Geometry(channels: 2, batch: 2, height: 4, width: 34, kernel: 3, stride: 2, padding: 0),
+        // ResNet-8's downsampling convs and shortcuts on 8×8 and 4×4 maps: outputs narrower than a
+        // vector, which go through the window table.
+        Geometry(channels: 3, batch: 3, height: 8, width: 8, kernel: 3, stride: 2, padding: 1),
+        Geometry(channels: 2, batch: 2, height: 4, width: 4, kernel: 3, stride: 2, padding: 1),
+        Geometry(channels: 3, batch: 2, height: 8, width: 8, kernel: 1, stride: 2, padding: 0),
+        Geometry(channels: 2, batch: 2, height: 2, width: 2, kernel: 3, stride: 1, padding: 1),
     ]
 
     /// The direct definition: col[(c·K + ky)·K + kx][(n·Ho + oy)·Wo + ox] = x[c, n, oy·s − p + ky, ox·s − p + kx], 0 outside.
@@ -95,8 +101,10 @@ import Testing
         var x = start
         col.withUnsafeBufferPointer { col in
             x.withUnsafeMutableBufferPointer { x in
-                col2imAdd(col.baseAddress!, channels: g.channels, batch: g.batch, height: g.height, width: g.width,
-                          kernel: g.kernel, stride: g.stride, padding: g.padding, into: x.baseAddress!)
+                withPlane(g) { plane in
+                    col2imAdd(col.baseAddress!, channels: g.channels, batch: g.batch, height: g.height, width: g.width,
+                              kernel: g.kernel, stride: g.stride, padding: g.padding, plane: plane, into: x.baseAddress!)
+                }
             }
         }
         return x
@@ -156,8 +164,11 @@ import Testing
             #expect(part == want, "\(g) samples \(samples): im2col differs from the whole batch's columns")
             part.withUnsafeBufferPointer { part in
                 summed.withUnsafeMutableBufferPointer { summed in
-                    col2imAdd(part.baseAddress!, channels: g.channels, batch: g.batch, height: g.height, width: g.width,
-                              kernel: g.kernel, stride: g.stride, padding: g.padding, samples: samples, into: summed.baseAddress!)
+                    Self.withPlane(g) { plane in
+                        col2imAdd(part.baseAddress!, channels: g.channels, batch: g.batch, height: g.height, width: g.width,
+                                  kernel: g.kernel, stride: g.stride, padding: g.padding, samples: samples,
+                                  plane: plane, into: summed.baseAddress!)
+                    }
                 }
             }
         }
@@ -216,5 +227,33 @@ import Testing
         let fromZero = Self.runCol2imAdd(y, g, into: [Float](repeating: 0, count: g.inputCount))
         let fromStart = Self.runCol2imAdd(y, g, into: start)
         expectClose(fromStart, zip(start, fromZero).map { $0 + $1 }, rtol: 1e-6, atol: 1e-6, "col2imAdd onto a non-zero buffer")
+    }
+
+    /// Each input entry gets its terms in window-position order, (ky, kx) ascending, added one by
+    /// one in Float onto what it held: bitwise, on both paths (runs and window table).
+    @Test(arguments: Im2ColTests.geometries)
+    func col2imAddAddsInWindowOrder(_ g: Geometry) {
+        let y = Self.random(g.colCount, "order y \(g)")
+        let start = Self.random(g.inputCount, "order start \(g)")
+        let ho = g.outputHeight, wo = g.outputWidth, k = g.kernel, columns = g.batch * ho * wo
+        var want = start
+        for c in 0..<g.channels {
+            for n in 0..<g.batch {
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        for oy in 0..<ho {
+                            for ox in 0..<wo {
+                                let iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx
+                                guard iy >= 0 && iy < g.height && ix >= 0 && ix < g.width else { continue }
+                                want[((c * g.batch + n) * g.height + iy) * g.width + ix] +=
+                                    y[((c * k + ky) * k + kx) * columns + (n * ho + oy) * wo + ox]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let got = Self.runCol2imAdd(y, g, into: start)
+        #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(g): col2imAdd is not the in-order Float sum")
     }
 }

@@ -53,7 +53,7 @@ import Testing
         product(.transpose, .noTranspose, rows, columns, s.outputChannels, weight, rows, dy, columns, &dCol, columns)
         var dInput = [Float](repeating: 0, count: x.count)
         col2imAdd(dCol, channels: s.inputChannels, batch: s.batch, height: s.side, width: s.side, kernel: 3, stride: 1,
-                  padding: 1, into: &dInput)
+                  padding: 1, plane: &plane, into: &dInput)
         return [y, dWeight, dInput]
     }
 

@@ -97,10 +97,11 @@ import Testing
             gemmReference(.transpose, .noTranspose, m: rows, n: columns, k: c.outputChannels, a: weight, lda: rows,
                           b: dy, ldb: columns, beta: 0, c: &dCol, ldc: columns)
             dInput = [Float](repeating: 0, count: x.count)
+            var plane = [Float](repeating: 0, count: im2colPlaneCount(height: c.height, width: c.width, kernel: 3, stride: 1, padding: 1))
             dCol.withUnsafeBufferPointer { cp in
                 dInput.withUnsafeMutableBufferPointer { dp in
                     col2imAdd(cp.baseAddress!, channels: c.inputChannels, batch: c.batch, height: c.height, width: c.width,
-                              kernel: 3, stride: 1, padding: 1, into: dp.baseAddress!)
+                              kernel: 3, stride: 1, padding: 1, plane: &plane, into: dp.baseAddress!)
                 }
             }
             let dy = self.dy
