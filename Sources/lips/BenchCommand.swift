@@ -30,6 +30,7 @@ struct BenchRound: ParsableCommand {
           lips bench round --bn local --json     # one JSON line per round, for scripts
 
         With --json each round is one line on standard output: round, seconds, training, evaluation, \
+        scoring (the part of evaluation that scores personal models, one per client: LIPS masks, bn local), \
         other (seconds − training − evaluation: FedAvg, masks, layer metrics), gflops, sgemm_peak, method, bn, \
         model, clients, workers; the header lines go to standard error.
         """
@@ -87,12 +88,14 @@ struct BenchRound: ParsableCommand {
                 let gflops = 2 * trainMultiplyAdds * samples / row.secondsTraining / 1e9
                 let other = row.seconds - row.secondsTraining - row.secondsEvaluation
                 if json {
-                    let numbers = String(format: #""round": %d, "seconds": %.4f, "training": %.4f, "evaluation": %.4f, "other": %.4f, "gflops": %.2f, "sgemm_peak": %.2f"#,
-                                         row.round, row.seconds, row.secondsTraining, row.secondsEvaluation, other, gflops, peak)
+                    let numbers = String(format: #""round": %d, "seconds": %.4f, "training": %.4f, "evaluation": %.4f, "scoring": %.4f, "other": %.4f, "gflops": %.2f, "sgemm_peak": %.2f"#,
+                                         row.round, row.seconds, row.secondsTraining, row.secondsEvaluation,
+                                         simulation.secondsScoringPersonalModels, other, gflops, peak)
                     print("{\(numbers), \"method\": \"\(method)\", \"bn\": \"\(bn)\", \"model\": \"\(model)\", \"clients\": \(clients), \"workers\": \(simulation.pool.workers), \"blas_kernels\": \"\(BLASKernel.coreName)\"}")
                 } else {
-                    print(String(format: "round %d: %.2f s (training %.2f s, %.1f GFLOP/s = %.0f%% of SGEMM peak; evaluation %.2f s; other %.2f s)",
-                                 row.round, row.seconds, row.secondsTraining, gflops, 100 * gflops / peak, row.secondsEvaluation, other))
+                    print(String(format: "round %d: %.2f s (training %.2f s, %.1f GFLOP/s = %.0f%% of SGEMM peak; evaluation %.2f s, of which scoring personal models %.2f s; other %.2f s)",
+                                 row.round, row.seconds, row.secondsTraining, gflops, 100 * gflops / peak, row.secondsEvaluation,
+                                 simulation.secondsScoringPersonalModels, other))
                 }
             }
         }

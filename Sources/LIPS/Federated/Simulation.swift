@@ -22,6 +22,10 @@ public final class Simulation {
     /// Each client's accuracies at the last evaluation (nil for a client without test samples):
     /// of the model it receives, and of the dense global model, on its own test set (§9).
     public private(set) var clientAccuracies: (personalized: [Double?], dense: [Double?])?
+    /// Seconds the last evaluation spent scoring the clients that receive a model of their own (LIPS
+    /// masks, local BN state), one model per client: the part of the evaluation that a reference
+    /// implementation scoring every client's received model does too (`lips bench round` reports it).
+    public private(set) var secondsScoringPersonalModels = 0.0
     /// The round `runRound()` runs next.
     public private(set) var nextRound = 0
     func setNextRound(_ round: Int) { nextRound = round }
@@ -257,6 +261,7 @@ public final class Simulation {
         // Clients that receive their own model (a mask, or local BN state) are scored one by one.
         let personal = OwnedBuffer<Double>(repeating: 0, count: config.clients)
         let personalClients = clientsWithTests.filter { receivesPersonalModel($0) }
+        let scoringStarted = DispatchTime.now()
         pool.forEach(personalClients.count) { position, worker in
             let client = personalClients[position]
             let slot = slots[worker]
@@ -264,6 +269,7 @@ public final class Simulation {
             personal[client] = slot.trainer.accuracy(parameters: slot.parameters, statistics: slot.statistics,
                                                      data: data.test, indices: partition.test[client], assembler: assembler)
         }
+        secondsScoringPersonalModels = seconds(scoringStarted, DispatchTime.now())
         var personalByClient = [Double?](repeating: nil, count: config.clients), denseOfClient = personalByClient
         var personalizedSum = 0.0
         for client in clientsWithTests {

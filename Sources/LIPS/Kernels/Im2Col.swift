@@ -40,13 +40,6 @@ struct PhasePlanes {
 
     var count: Int { stride * rows * phaseWidth }
 
-    /// Where window row (ky, kx) of output row 0 starts in `planes`; output row oy is `oy · s`
-    /// phase-plane rows further on.
-    @inline(__always)
-    func offset(ky: Int, kx: Int) -> Int {
-        ((kx % stride) * rows + ky) * phaseWidth + kx / stride
-    }
-
     /// Zeroes `planes`, then copies one input plane (H × W) into its interior.
     func load(_ source: UnsafePointer<Float>, into planes: UnsafeMutablePointer<Float>) {
         planes.update(repeating: 0, count: count)
@@ -93,15 +86,20 @@ func im2col(
         for sample in samples {
             planes.load(input + (channel &* n &+ sample) &* (h &* w), into: plane)
             for ky in 0..<k {
+                // Window (ky, kx) of output row 0 starts at row ky of phase kx % s, index kx / s (both
+                // stepped, not divided); output row oy is oy·s phase-plane rows further on.
+                var phase = 0, shift = 0
                 for kx in 0..<k {
                     let rowIndex = (channel &* k &+ ky) &* k &+ kx
                     var out = col + (rowIndex &* columns &+ (sample &- samples.lowerBound) &* (ho &* wo))
-                    var source = UnsafePointer(plane + planes.offset(ky: ky, kx: kx))
+                    var source = UnsafePointer(plane + ((phase &* planes.rows &+ ky) &* planes.phaseWidth &+ shift))
                     for _ in 0..<ho {
                         copyRun(source, to: out, count: wo)
                         source += rowStep
                         out += wo
                     }
+                    phase &+= 1
+                    if phase == s { phase = 0; shift &+= 1 }
                 }
             }
         }

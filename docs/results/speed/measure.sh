@@ -70,8 +70,11 @@ for setting in $SETTINGS; do
     done
 done
 
-# Seconds per round and per part: lips's JSON lines (seconds, training, evaluation), PyTorch's
-# (round_s, train_s, eval_s; its mask_s counts with the round only).
+# Seconds per round and per part: lips's JSON lines (seconds, training, evaluation, scoring), PyTorch's
+# (round_s, train_s, eval_s; its mask_s counts with the round only). PyTorch's evaluation scores every
+# client's received model; lips's also scores the dense global model on every distinct test image
+# (its dense accuracy), so "scoring" sets lips's personal-model scoring alone against it, in rounds
+# that have personal models (LIPS masks, bn local).
 "$PYTHON" - "$OUT" $SETTINGS <<'EOF' | tee "$OUT/summary.txt"
 import json, os, statistics, sys
 out, settings = sys.argv[1], sys.argv[2:]
@@ -84,8 +87,10 @@ for setting in settings:
     ours, theirs = rows(f"{out}/lips-{setting}.jsonl"), rows(f"{out}/torch-{setting}.jsonl")
     if not ours or not theirs:
         sys.exit(f"measure.sh: no rounds found for {setting} in {out}")
-    for part, mine, other in (("round", "seconds", "round_s"), ("training", "training", "train_s"),
-                              ("evaluation", "evaluation", "eval_s")):
+    parts = [("round", "seconds", "round_s"), ("training", "training", "train_s"), ("evaluation", "evaluation", "eval_s")]
+    if any(r.get("scoring", 0) > 0 for r in ours):
+        parts.append(("scoring", "scoring", "eval_s"))
+    for part, mine, other in parts:
         a, b = [r[mine] for r in ours], [r[other] for r in theirs]
         for side, times in (("lips", a), ("PyTorch", b)):
             print(f"{setting:8} {part:10} {side:8} {len(times):6d} {min(times):8.2f} {statistics.median(times):8.2f}")
