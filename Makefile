@@ -5,18 +5,22 @@ SWIFT ?= swift
 # apt needs root: use sudo only when we are not root already.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libjpeg62-turbo-dev dataset-fashion-mnist
+# MPI=1: build with the MPI package trait (runs across ranks, Open MPI) and install Open MPI in setup.
+MPI ?=
+MPI_PACKAGES := libopenmpi-dev openmpi-bin
+TRAITS := $(if $(filter 1,$(MPI)),--traits MPI,)
 LIPS := .build/release/lips
 
 .PHONY: setup build run test bench golden golden-cases reference-env loc clean
 
-## setup: install the system packages (OpenBLAS, LAPACKE, zlib, libjpeg-turbo, Fashion-MNIST)
+## setup: install the system packages (OpenBLAS, LAPACKE, zlib, libjpeg-turbo, Fashion-MNIST; Open MPI with MPI=1)
 setup:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) $(if $(filter 1,$(MPI)),$(MPI_PACKAGES),)
 
-## build: the release binary .build/release/lips
+## build: the release binary .build/release/lips (MPI=1: with the MPI trait, for runs across ranks)
 build:
-	$(SWIFT) build -c release --product lips
+	$(SWIFT) build -c release --product lips $(TRAITS)
 
 ## run: the default job — FedAvg and LIPS on Fashion-MNIST in the paper's setting (100 clients,
 ## Dirichlet 0.1, 100/400 samples, ResNet-8, seed 2) for RUN_ROUNDS rounds (a few minutes on two
@@ -27,9 +31,12 @@ run: build
 	$(LIPS) run --preset fmnist-resnet8-lips --set rounds=$(RUN_ROUNDS) --out runs/fmnist-lips-r$(RUN_ROUNDS) --progress
 	$(LIPS) compare runs/fmnist-fedavg-r$(RUN_ROUNDS) runs/fmnist-lips-r$(RUN_ROUNDS) --dense
 
-## test: every test, debug build (bounds-checked buffers catch kernel index bugs)
+## test: every test, debug build (bounds-checked buffers catch kernel index bugs); then, where Open
+## MPI is installed (mpirun and pkg-config ompi-c), the launch checks of Tests/MPI/check.sh
 test:
 	$(SWIFT) test
+	@if command -v mpirun >/dev/null && pkg-config --exists ompi-c; then SWIFT=$(SWIFT) Tests/MPI/check.sh; \
+	  else echo "make test: Open MPI not installed (make setup MPI=1): MPI launch checks skipped"; fi
 
 ## bench: the package-benchmark suite in Benchmarks/ (its own package, so `make test` never builds
 ## it): kernels, ResNet-8 layers, local training (mallocs), FedAvg, LIPS masks, evaluation, rounds

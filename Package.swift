@@ -10,6 +10,11 @@ let package = Package(
         .library(name: "LIPS", targets: ["LIPS"]),
         .executable(name: "lips", targets: ["lips"]),
     ],
+    // `swift build --traits MPI` (`make build MPI=1`): one run across several processes, launched by
+    // mpirun or srun, through Open MPI (libopenmpi-dev). Without it nothing needs MPI.
+    traits: [
+        .trait(name: "MPI", description: "Runs across MPI ranks (Open MPI, pkg-config ompi-c)."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
@@ -41,6 +46,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg")]
         ),
 
+        /// Open MPI, only with the MPI trait: a header-only shim (see Sources/CMPI/shim.h).
+        .systemLibrary(
+            name: "CMPI",
+            path: "Sources/CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
+
         /// Float16 <-> Float array conversion with F16C where the CPU has it (the stored LIPS gradients).
         .target(name: "CHalf", path: "Sources/CHalf"),
 
@@ -48,9 +61,10 @@ let package = Package(
 
         .target(
             name: "LIPS",
-            dependencies: ["CBLAS", "CZlib", "CJPEG", "CHalf", .product(name: "Yams", package: "Yams")],
+            dependencies: ["CBLAS", "CZlib", "CJPEG", "CHalf", .product(name: "Yams", package: "Yams"),
+                           .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
             exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md", "Data/README.md", "Federated/README.md",
-                      "Config/README.md", "Run/README.md", "Sweep/README.md", "Support/README.md"],
+                      "Config/README.md", "Run/README.md", "Sweep/README.md", "Support/README.md", "Distributed/README.md"],
             // The preset YAML files, compiled into the binary (`PackageResources`); `configs/` links here.
             resources: [.embedInCode("Config/Presets")]
         ),

@@ -7,11 +7,23 @@ struct LIPSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lips",
         abstract: "Federated learning on CPU servers: FedAvg and LIPS (layer-wise inertia with sparsity).",
-        subcommands: [RunCommand.self, ExportCommand.self, SweepCommand.self, ReportCommand.self, PlotCommand.self, CompareCommand.self, Inspect.self, DataCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, ExportCommand.self, SweepCommand.self, ReportCommand.self, PlotCommand.self, CompareCommand.self, Inspect.self, DataCommand.self, BenchCommand.self, RanksCommand.self]
     )
 
     /// Before anything else: OpenBLAS's kernels must match the processor (`BLASKernel`).
+    /// A multi-rank launch of a build without MPI is refused first: every rank would run the whole job.
     static func main() {
+        do {
+            try Ranks.refuseUnsupportedLaunch()
+            // Until the distributed round lands, only `lips ranks` knows what to do on several ranks.
+            let launch = Ranks.launch
+            if launch.isParallel && CommandLine.arguments.dropFirst().first != "ranks" {
+                throw UserError("only `lips ranks` runs across MPI ranks so far (started as rank \(launch.rank) of \(launch.size)); start runs and sweeps as one process")
+            }
+        } catch {
+            FileHandle.standardError.write(Data("lips: error: \((error as? UserError)?.message ?? "\(error)")\n".utf8))
+            Foundation.exit(2)
+        }
         BLASKernel.reexecutingIfMisdetected()
         main(nil)
     }

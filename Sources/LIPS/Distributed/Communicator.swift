@@ -1,0 +1,59 @@
+import Foundation
+
+/// The processes (ranks) of one launch and the few collective operations the engine needs. Every
+/// call is collective: every rank makes it, in the same order, from one thread (MPI_THREAD_FUNNELED).
+/// No floating-point reduction is offered on purpose: sums the results depend on are done by the
+/// engine in a fixed order, never by MPI, whose order depends on the ranks.
+public protocol Communicator: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// The largest of every rank's `value` (e.g. a stop request seen on any rank).
+    func maximum(_ value: Int64) -> Int64
+    /// Every rank's `bytes` (any length each), in rank order, on every rank.
+    func allGather(_ bytes: [UInt8]) -> [[UInt8]]
+    /// Rank `root`'s `bytes` on every rank (what the others pass is ignored).
+    func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8]
+}
+
+/// A launch of one process: the collectives are the identity.
+public final class SingleProcess: Communicator {
+    public init() {}
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public func maximum(_ value: Int64) -> Int64 { value }
+    public func allGather(_ bytes: [UInt8]) -> [[UInt8]] { [bytes] }
+    public func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8] { bytes }
+}
+
+public enum Ranks {
+    /// Whether this binary was built with the `MPI` trait.
+    public static var mpiBuilt: Bool {
+        #if MPI
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// This launch as seen from the environment.
+    public static var launch: Launch { Launch(environment: ProcessInfo.processInfo.environment) }
+
+    /// Refuses a multi-rank launch of a binary built without MPI: each rank would run the whole job on
+    /// its own and they would write over each other's files.
+    public static func refuseUnsupportedLaunch() throws {
+        let launch = launch
+        guard launch.isParallel, !mpiBuilt else { return }
+        throw UserError("started as rank \(launch.rank) of \(launch.size) (\(launch.source ?? "launcher")) but this lips was built without MPI; rebuild with `make build MPI=1`, or start one process")
+    }
+
+    /// The communicator of this launch: MPI's world when built with MPI and started by a parallel
+    /// launcher (MPI is then initialised, once), else a single process. A binary built with MPI and
+    /// started on its own does not initialise MPI at all (Open MPI's singleton start would spawn a
+    /// helper daemon for nothing).
+    public static func world() -> Communicator {
+        #if MPI
+        if launch.isParallel { return MPIWorld.shared }
+        #endif
+        return SingleProcess()
+    }
+}
