@@ -126,14 +126,32 @@ def float_state(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
 
 
-def fedavg(states, counts):
-    """Σ_k (n_k / Σ n_j)·θ_k in the states' precision, clients in the order given (§5)."""
+def fedavg(states, counts, clients, block):
+    """Σ_k (n_k / Σ n_j)·θ_k in the states' precision (§5): the clients (increasing indices) in
+    blocks of `block` consecutive indices, each block's sum from zeros in client order; the total is
+    the first block's sum, then each later block's sum added in block order."""
     total = float(sum(counts))
-    result = {name: torch.zeros_like(tensor) for name, tensor in states[0].items()}
-    for state, count in zip(states, counts):
-        for name in result:
+    result, block_sum, open_block = None, None, None
+
+    def close():
+        nonlocal result
+        if block_sum is None:
+            return
+        if result is None:
+            result = {name: tensor.clone() for name, tensor in block_sum.items()}
+        else:
+            for name in result:
+                result[name] += block_sum[name]
+
+    for state, count, client in zip(states, counts, clients):
+        if client // block != open_block:
+            close()
+            block_sum = {name: torch.zeros_like(tensor) for name, tensor in state.items()}
+            open_block = client // block
+        for name in block_sum:
             weight = torch.tensor(count / total, dtype=torch.float64).to(state[name].dtype)
-            result[name] += weight * state[name]
+            block_sum[name] += weight * state[name]
+    close()
     return result
 
 
@@ -257,7 +275,8 @@ class Federation:
             state, l, c, s = self.train_client(k)
             states.append(state)
             loss_sum, correct, seen = loss_sum + l, correct + c, seen + s
-        self.global_state = fedavg(states, [self.train[k][0].shape[0] for k in selected])
+        self.global_state = fedavg(states, [self.train[k][0].shape[0] for k in selected], selected,
+                                   self.config.get("aggregation_block", 10))
         d = lips_density(self.config, r)
         self.cut_masks(d)
         trained = time.perf_counter()

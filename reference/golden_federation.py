@@ -221,3 +221,5 @@ def write_cases(out):
                                                      "grad_precision": "fp32"}, 4000)
     federation_case(out, "federation_fedavg_bn_local", {"bn": "local"}, 5000)
     federation_case(out, "federation_lips_weight_every2", {"method": "lips", "criterion": "weight", "update_freq": 2}, 6000)
+    # Aggregation in blocks (§5): 6 clients in three blocks of 2, the block sums added in order.
+    federation_case(out, "federation_fedavg_blocks", {"clients": 6, "aggregation_block": 2}, 7000)

@@ -14,7 +14,8 @@ computes (the protocol itself is federation.py):
   client per round, `local_epochs` epochs, and the last step's gradient kept (fp16-rounded with
   `grad_precision: fp16`);
 - FedAvg of the parameters and BN running statistics (§5), weights n_k / sum n_j in Float, the sum
-  taken in increasing client index;
+  taken in increasing client index by blocks of `aggregation_block` clients (then the block sums in
+  order);
 - LIPS masks (§6) on masking rounds, from |g*w| or |w|, the floor(n*d) largest scores kept
   (lower index first among equal scores);
 - `bn: received` or `bn: local` (§7);

@@ -80,12 +80,13 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("fedavg fold 100 clients resnet8") { benchmark in
-        let sum = FedAvgSum(model: model)
+        let sum = FedAvgSum(model: model, blockSize: 10)
         let parameters = model.makeParameters(), statistics = model.makeStatistics()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             sum.reset()
-            for _ in 0..<100 { sum.add(weight: 0.01, parameters: parameters, statistics: statistics) }
+            for client in 0..<100 { sum.add(client: client, weight: 0.01, parameters: parameters, statistics: statistics) }
+            sum.finish()
         }
         benchmark.stopMeasurement()
     }

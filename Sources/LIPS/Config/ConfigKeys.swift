@@ -48,6 +48,8 @@ extension ExperimentConfig {
         .number("momentum", \.momentum, "SGD momentum"),
         .number("weight_decay", \.weightDecay, "SGD weight decay"),
         .number("participation", \.participation, "fraction of clients per round (seeded); 1 = all"),
+        .integer("aggregation_block", \.aggregationBlock,
+                 "FedAvg sums blocks of this many consecutive clients, then the blocks, in order (§5)"),
         // Method
         .choice("method", \.method, "fedavg | lips"),
         .number("update_d", \.updateDensity, "LIPS initial density d0 in (0, 1]"),

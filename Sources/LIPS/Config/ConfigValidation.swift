@@ -46,6 +46,7 @@ extension ExperimentConfig {
         try require(momentum >= 0 && momentum < 1, "momentum", "in [0, 1)", momentum)
         try require(weightDecay >= 0 && weightDecay.isFinite, "weight_decay", "≥ 0", weightDecay)
         try require(participation > 0 && participation <= 1, "participation", "in (0, 1]", participation)
+        try require(aggregationBlock >= 1, "aggregation_block", "≥ 1", aggregationBlock)
         // Method
         try require(updateDensity > 0 && updateDensity <= 1, "update_d", "in (0, 1]", updateDensity)
         try require(updateFrequency >= 1, "update_freq", "≥ 1", updateFrequency)

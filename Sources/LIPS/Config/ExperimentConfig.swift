@@ -55,6 +55,9 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var weightDecay = 0.0
     /// Fraction of clients selected per round (seeded); 1 = all (the paper).
     public var participation = 1.0
+    /// Clients per aggregation block: the FedAvg sum adds each block's clients in order, then the
+    /// block sums in order (docs/semantics.md §5), so that it does not depend on how clients are spread.
+    public var aggregationBlock = 10
 
     // MARK: Method
     public var method: Method = .fedavg

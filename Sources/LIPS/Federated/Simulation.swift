@@ -83,7 +83,7 @@ public final class Simulation {
         globalStatistics = model.makeStatistics()
         model.initialize(parameters: global, statistics: globalStatistics, seed: config.seed)
         previousGlobal = Arena(copying: global)
-        sum = FedAvgSum(model: model)
+        sum = FedAvgSum(model: model, blockSize: config.aggregationBlock)
 
         var position = [Int](repeating: -1, count: data.test.count)
         if config.globalTest {
@@ -178,7 +178,7 @@ public final class Simulation {
     // MARK: Training and FedAvg
 
     /// Trains the selected clients in parallel and folds their models into `sum` (sample-weighted,
-    /// in client-index order). Returns the round's train loss and
+    /// in client-index order, by aggregation blocks). Returns the round's train loss and
     /// accuracy, sample-weighted over clients.
     private func train(_ selected: [Int], round: Int) -> (loss: Double, accuracy: Double) {
         sum.reset()
@@ -199,10 +199,11 @@ public final class Simulation {
             store.storeLocal(client, parameters: slot.parameters, statistics: slot.statistics)
             turn.run(position) {
                 let weight = Float(Double(partition.train[client].count) / Double(totalSamples))
-                sum.add(weight: weight, parameters: slot.parameters, statistics: slot.statistics)
+                sum.add(client: client, weight: weight, parameters: slot.parameters, statistics: slot.statistics)
                 fold.add(result)
             }
         }
+        sum.finish()
         return (fold.lossSum / Double(fold.samples), Double(fold.correct) / Double(fold.samples))
     }
 

@@ -17,7 +17,7 @@ import Testing
         #expect(c.normalizeMean.isEmpty && c.normalizeStd.isEmpty && !c.horizontalFlip && c.rotationDegrees == 0 && c.cropPadding == 0)
         #expect(c.syntheticShape == "3x32x32" && c.syntheticClasses == 10 && c.syntheticTrain == 60_000 && c.syntheticTest == 10_000)
         #expect(c.model == "resnet8" && c.rounds == 30 && c.localEpochs == 5 && c.batchSize == 100)
-        #expect(c.learningRate == 0.1 && c.momentum == 0.9 && c.weightDecay == 0 && c.participation == 1)
+        #expect(c.learningRate == 0.1 && c.momentum == 0.9 && c.weightDecay == 0 && c.participation == 1 && c.aggregationBlock == 10)
         #expect(c.method == .fedavg && c.updateDensity == 0.5 && c.updateFrequency == 5 && c.horizon == nil)
         #expect(c.criterion == .gradientTimesWeight && c.batchNorm == .received && c.gradientPrecision == .half)
         #expect(c.evalEvery == 1 && !c.globalTest && c.referenceRound == 2 && c.seed == 2)
@@ -33,7 +33,7 @@ import Testing
             "split_file", "split_sha256", "normalize_mean", "normalize_std", "flip", "rotation", "crop_padding", "synthetic_shape",
             "synthetic_classes", "synthetic_train", "synthetic_test", "model", "init_from", "init_sha256", "rounds", "local_epochs",
             "batch_size", "shuffle", "lr", "momentum",
-            "weight_decay", "participation", "method", "update_d", "update_freq", "horizon", "criterion", "bn",
+            "weight_decay", "participation", "aggregation_block", "method", "update_d", "update_freq", "horizon", "criterion", "bn",
             "grad_precision", "eval_every", "global_test", "reference_round", "seed", "workers", "checkpoint_every",
             "save_global_every",
         ])
@@ -54,6 +54,7 @@ import Testing
         c.syntheticTrain = 50; c.syntheticTest = 20; c.model = "vgg11bn"
         c.initFrom = "weights/my: model #2.safetensors"; c.initSHA256 = String(repeating: "0f", count: 32); c.rounds = 300; c.localEpochs = 2
         c.batchSize = 32; c.learningRate = 1e-3; c.momentum = 0; c.weightDecay = 5e-4; c.participation = 0.25
+        c.aggregationBlock = 3
         c.method = .lips; c.updateDensity = 0.3; c.updateFrequency = 4; c.horizon = 200; c.criterion = .weight
         c.batchNorm = .local; c.gradientPrecision = .single; c.evalEvery = 5; c.globalTest = true
         c.referenceRound = 0; c.seed = .max; c.workers = 3; c.checkpointEvery = 0
