@@ -4,6 +4,10 @@
 /// indices; each block's sum starts from zeros and adds its clients in increasing index; the total
 /// is the first block's sum, then each later block's sum added in block order. Callers add clients
 /// in increasing index (the scheduler's `OrderedTurn`) and call `finish()` after the last.
+///
+/// Across ranks each rank sums the blocks it owns with `keepsBlocks`: `finish()` then leaves the
+/// block sums apart, `encodedBlocks()` hands them to the communicator, and `fold(parts:)` on the
+/// gathered parts forms the same total, bit for bit, as one process summing every block.
 public final class FedAvgSum: @unchecked Sendable {
     /// The total, complete after `finish()`.
     public let parameters: Arena
@@ -15,10 +19,18 @@ public final class FedAvgSum: @unchecked Sendable {
     /// The block being summed, and whether the total holds a block yet.
     private var openBlock: Int?
     private var totalStarted = false
+    /// Whether closed blocks are kept apart (a rank's share) instead of added to the total.
+    public let keepsBlocks: Bool
+    /// The kept block sums of this round, in block order, and spare arenas from earlier rounds.
+    private var kept: [(block: Int, parameters: Arena, statistics: Arena)] = []
+    private var spare: [(parameters: Arena, statistics: Arena)] = []
+    private let model: Model
 
-    public init(model: Model, blockSize: Int) {
+    public init(model: Model, blockSize: Int, keepsBlocks: Bool = false) {
         precondition(blockSize >= 1, "FedAvgSum: block size \(blockSize)")
         self.blockSize = blockSize
+        self.keepsBlocks = keepsBlocks
+        self.model = model
         parameters = model.makeParameters()
         statistics = model.makeStatistics()
         blockParameters = model.makeParameters()
@@ -29,6 +41,8 @@ public final class FedAvgSum: @unchecked Sendable {
     public func reset() {
         openBlock = nil
         totalStarted = false
+        spare += kept.map { ($0.parameters, $0.statistics) }
+        kept.removeAll(keepingCapacity: true)
     }
 
     /// Adds client `client`'s model with weight n_k / n. Clients in increasing index; call only from
@@ -46,15 +60,20 @@ public final class FedAvgSum: @unchecked Sendable {
         axpy(weight, clientStatistics.base, blockStatistics.base, count: blockStatistics.count)
     }
 
-    /// Ends the round's sum: the last block joins the total.
+    /// Ends the round's sum: the last block joins the total (or the kept blocks).
     public func finish() {
         closeBlock()
-        precondition(totalStarted, "FedAvgSum: a round without clients")
+        precondition(totalStarted || keepsBlocks, "FedAvgSum: a round without clients")
     }
 
     private func closeBlock() {
-        guard openBlock != nil else { return }
-        if totalStarted {
+        guard let block = openBlock else { return }
+        if keepsBlocks {
+            let arenas = spare.popLast() ?? (model.makeParameters(), model.makeStatistics())
+            arenas.parameters.copy(from: blockParameters)
+            arenas.statistics.copy(from: blockStatistics)
+            kept.append((block, arenas.parameters, arenas.statistics))
+        } else if totalStarted {
             add(blockParameters, into: parameters)
             add(blockStatistics, into: statistics)
         } else {
@@ -68,5 +87,54 @@ public final class FedAvgSum: @unchecked Sendable {
     /// total += block, element by element in Float.
     private func add(_ block: Arena, into total: Arena) {
         axpy(1, block.base, total.base, count: total.count)
+    }
+
+    // MARK: Across ranks
+
+    /// The kept block sums as bytes: per block its index (Int64) then its parameters and statistics
+    /// (Float, this machine's byte order; every rank of a run runs the same binary).
+    public func encodedBlocks() -> [UInt8] {
+        precondition(keepsBlocks, "FedAvgSum.encodedBlocks: the blocks were added to the total")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(kept.count * blockBytes)
+        for block in kept {
+            withUnsafeBytes(of: Int64(block.block)) { bytes += $0 }
+            bytes += UnsafeRawBufferPointer(start: block.parameters.base, count: block.parameters.count * 4)
+            bytes += UnsafeRawBufferPointer(start: block.statistics.base, count: block.statistics.count * 4)
+        }
+        return bytes
+    }
+
+    private var blockBytes: Int { 8 + 4 * (blockParameters.count + blockStatistics.count) }
+
+    /// The total from every rank's `encodedBlocks()`: the blocks in increasing index, the first
+    /// copied, each later one added, as `finish()` does when one process owns every block.
+    public func fold(parts: [[UInt8]]) {
+        var blocks: [(block: Int, part: Int, offset: Int)] = []
+        for (index, part) in parts.enumerated() {
+            precondition(part.count % blockBytes == 0, "FedAvgSum.fold: part \(index) holds \(part.count) bytes")
+            for offset in stride(from: 0, to: part.count, by: blockBytes) {
+                let block = part.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset, as: Int64.self)) }
+                blocks.append((block, index, offset))
+            }
+        }
+        blocks.sort { $0.block < $1.block }
+        precondition(zip(blocks, blocks.dropFirst()).allSatisfy { $0.block < $1.block }, "FedAvgSum.fold: a block twice")
+        precondition(!blocks.isEmpty, "FedAvgSum.fold: a round without clients")
+        let parameterBytes = 4 * blockParameters.count, statisticBytes = 4 * blockStatistics.count
+        for (position, entry) in blocks.enumerated() {
+            parts[entry.part].withUnsafeBytes { raw in
+                UnsafeMutableRawPointer(blockParameters.base).copyMemory(from: raw.baseAddress! + entry.offset + 8, byteCount: parameterBytes)
+                UnsafeMutableRawPointer(blockStatistics.base).copyMemory(from: raw.baseAddress! + entry.offset + 8 + parameterBytes,
+                                                                         byteCount: statisticBytes)
+            }
+            if position == 0 {
+                parameters.copy(from: blockParameters)
+                statistics.copy(from: blockStatistics)
+            } else {
+                add(blockParameters, into: parameters)
+                add(blockStatistics, into: statistics)
+            }
+        }
     }
 }

@@ -72,4 +72,38 @@ import Testing
         #expect(total(block: 8) == plain.map(\.bitPattern))
         #expect(total(block: 2) != plain.map(\.bitPattern))
     }
+
+    /// Ranks owning blocks b mod R, each summing its own blocks and keeping them apart; the gathered
+    /// parts fold to the one-process total bit for bit, for any R, with blocks no client of the round
+    /// falls in, ranks that own none of the round's clients, and the arenas reused in a second round.
+    @Test(arguments: [1, 2, 3, 4])
+    func ranksKeepingBlocksFoldToTheSameBits(ranks: Int) {
+        let block = 2
+        let rounds = [[0, 1, 2, 4, 5, 7, 8, 9], [1, 3, 9]]
+        let models = Dictionary(uniqueKeysWithValues: (0..<10).map { ($0, Self.client($0)) })
+        let single = FedAvgSum(model: Self.model, blockSize: block)
+        let shares = (0..<ranks).map { _ in FedAvgSum(model: Self.model, blockSize: block, keepsBlocks: true) }
+        let gathered = FedAvgSum(model: Self.model, blockSize: block)
+        for clients in rounds {
+            let weights = clients.map { Float(2 + $0) / 41 }
+            single.reset()
+            for (client, weight) in zip(clients, weights) {
+                single.add(client: client, weight: weight, parameters: models[client]!.0, statistics: models[client]!.1)
+            }
+            single.finish()
+            var parts: [[UInt8]] = []
+            for (rank, share) in shares.enumerated() {
+                share.reset()
+                for (client, weight) in zip(clients, weights) where (client / block) % ranks == rank {
+                    share.add(client: client, weight: weight, parameters: models[client]!.0, statistics: models[client]!.1)
+                }
+                share.finish()
+                parts.append(share.encodedBlocks())
+            }
+            gathered.fold(parts: parts)
+            #expect(gathered.parameters.array.map(\.bitPattern) == single.parameters.array.map(\.bitPattern), "\(ranks) ranks, clients \(clients)")
+            #expect(gathered.statistics.array.map(\.bitPattern) == single.statistics.array.map(\.bitPattern), "\(ranks) ranks, clients \(clients)")
+        }
+    }
 }
+
