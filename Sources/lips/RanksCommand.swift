@@ -11,9 +11,10 @@ struct RanksCommand: ParsableCommand {
         Start it the way a run will be started, e.g.
           mpirun -np 2 --bind-to none lips ranks
           srun --mpi=pmix --ntasks-per-node=1 --cpus-per-task=32 lips ranks
-        Rank 0 prints one line per rank. Workers default to the cores in a rank's affinity mask, so a
-        launcher that binds every rank to one core (Open MPI binds to a core by default for 2 ranks or
-        fewer) leaves one worker per rank: a note then says how many of a host's cores its ranks can
+
+        Rank 0 prints one line per rank. Workers default to the cores in a rank's affinity mask, so a \
+        launcher that binds every rank to one core (Open MPI binds to a core by default for 2 ranks or \
+        fewer) leaves one worker per rank: a note then says how many of a host's cores its ranks can \
         use. Without MPI (a plain build, or no launcher) it shows this process alone.
         """
     )
