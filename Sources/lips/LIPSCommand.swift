@@ -14,14 +14,10 @@ struct LIPSCommand: ParsableCommand {
     /// A multi-rank launch of a build without MPI is refused first: every rank would run the whole job.
     static func main() {
         do {
-            try Ranks.refuseUnsupportedLaunch()
             // Until the distributed round lands, only `lips ranks` knows what to do on several ranks.
-            let launch = Ranks.launch
-            if launch.isParallel && CommandLine.arguments.dropFirst().first != "ranks" {
-                throw UserError("only `lips ranks` runs across MPI ranks so far (started as rank \(launch.rank) of \(launch.size)); start runs and sweeps as one process")
-            }
+            let command = CommandLine.arguments.dropFirst().first
+            try reportingUserErrors { try Ranks.refuseUnsupportedLaunch(runsAcrossRanks: command == "ranks") }
         } catch {
-            FileHandle.standardError.write(Data("lips: error: \((error as? UserError)?.message ?? "\(error)")\n".utf8))
             Foundation.exit(2)
         }
         BLASKernel.reexecutingIfMisdetected()

@@ -24,26 +24,34 @@ struct RanksCommand: ParsableCommand {
             let world = Ranks.world()
             let host = ProcessInfo.processInfo.hostName
             let line = "\(world.rank)\t\(host)\t\(AvailableCores.count)\t\(ProcessInfo.processInfo.activeProcessorCount)"
-            let rows = world.allGather(Array(line.utf8)).map { String(decoding: $0, as: UTF8.self).split(separator: "\t").map(String.init) }
+            let ranks = world.allGather(Array(line.utf8)).compactMap { RankRow(String(decoding: $0, as: UTF8.self)) }
             guard world.rank == 0 else { return }
             print("ranks: \(world.size)\(Ranks.mpiBuilt ? "" : " (built without MPI)")")
             print("rank  host                  cores  online  workers")
-            let ranks = rows.filter { $0.count == 4 }
             for row in ranks {
-                let cores = Int(row[2]) ?? 0, online = Int(row[3]) ?? 0
-                let host = row[1].padding(toLength: max(20, row[1].count), withPad: " ", startingAt: 0)
-                print(String(repeating: " ", count: max(0, 4 - row[0].count)) + row[0] + "  " + host
-                      + String(format: "  %5d  %6d  %7d", cores, online, cores))
+                let host = row.host.padding(toLength: max(20, row.host.count), withPad: " ", startingAt: 0)
+                print(String(format: "%4d  ", row.rank) + host + String(format: "  %5d  %6d  %7d", row.cores, row.online, row.cores))
             }
             // A launcher that binds each rank to one core (Open MPI's default for up to 2 ranks) leaves
             // cores idle when a host runs fewer ranks than it has cores.
-            for host in Set(ranks.map { $0[1] }).sorted() {
-                let onHost = ranks.filter { $0[1] == host }
-                let used = onHost.reduce(0) { $0 + (Int($1[2]) ?? 0) }, online = Int(onHost[0][3]) ?? 0
+            for host in Set(ranks.map(\.host)).sorted() {
+                let onHost = ranks.filter { $0.host == host }
+                let used = onHost.reduce(0) { $0 + $1.cores }, online = onHost[0].online
                 if used < online {
                     print("note: the ranks on \(host) may use \(used) of its \(online) cores; to give each rank several, launch with --bind-to none or --map-by ppr:1:node:pe=N (mpirun), --cpus-per-task=N (srun)")
                 }
             }
         }
+    }
+}
+
+/// One rank's line of `lips ranks`, as sent to rank 0: "rank<TAB>host<TAB>cores<TAB>online".
+private struct RankRow {
+    let rank: Int, host: String, cores: Int, online: Int
+
+    init?(_ line: String) {
+        let fields = line.split(separator: "\t").map(String.init)
+        guard fields.count == 4, let rank = Int(fields[0]), let cores = Int(fields[2]), let online = Int(fields[3]) else { return nil }
+        (self.rank, host, self.cores, self.online) = (rank, fields[1], cores, online)
     }
 }

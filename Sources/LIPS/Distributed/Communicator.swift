@@ -38,12 +38,18 @@ public enum Ranks {
     /// This launch as seen from the environment.
     public static var launch: Launch { Launch(environment: ProcessInfo.processInfo.environment) }
 
-    /// Refuses a multi-rank launch of a binary built without MPI: each rank would run the whole job on
-    /// its own and they would write over each other's files.
-    public static func refuseUnsupportedLaunch() throws {
+    /// Refuses a multi-rank launch that would not run as one job: with a binary built without MPI
+    /// (each rank would run the whole job on its own and they would write over each other's files),
+    /// or of a command that does not run across ranks (`runsAcrossRanks` false).
+    public static func refuseUnsupportedLaunch(runsAcrossRanks: Bool) throws {
         let launch = launch
-        guard launch.isParallel, !mpiBuilt else { return }
-        throw UserError("started as rank \(launch.rank) of \(launch.size) (\(launch.source ?? "launcher")) but this lips was built without MPI; rebuild with `make build MPI=1`, or start one process")
+        guard launch.isParallel else { return }
+        guard mpiBuilt else {
+            throw UserError("started as rank \(launch.rank) of \(launch.size) (\(launch.source ?? "launcher")) but this lips was built without MPI; rebuild with `make build MPI=1`, or start one process")
+        }
+        guard runsAcrossRanks else {
+            throw UserError("only `lips ranks` runs across MPI ranks so far (started as rank \(launch.rank) of \(launch.size)); start runs and sweeps as one process")
+        }
     }
 
     /// The communicator of this launch: MPI's world when built with MPI and started by a parallel

@@ -73,20 +73,23 @@ public final class FedAvgSum: @unchecked Sendable {
             arenas.parameters.copy(from: blockParameters)
             arenas.statistics.copy(from: blockStatistics)
             kept.append((block, arenas.parameters, arenas.statistics))
-        } else if totalStarted {
-            add(blockParameters, into: parameters)
-            add(blockStatistics, into: statistics)
+        } else {
+            joinTotal()
+        }
+        openBlock = nil
+    }
+
+    /// The block arenas join the total: the first block is copied, each later one added element by
+    /// element in Float.
+    private func joinTotal() {
+        if totalStarted {
+            axpy(1, blockParameters.base, parameters.base, count: parameters.count)
+            axpy(1, blockStatistics.base, statistics.base, count: statistics.count)
         } else {
             parameters.copy(from: blockParameters)
             statistics.copy(from: blockStatistics)
             totalStarted = true
         }
-        openBlock = nil
-    }
-
-    /// total += block, element by element in Float.
-    private func add(_ block: Arena, into total: Arena) {
-        axpy(1, block.base, total.base, count: total.count)
     }
 
     // MARK: Across ranks
@@ -122,19 +125,14 @@ public final class FedAvgSum: @unchecked Sendable {
         precondition(zip(blocks, blocks.dropFirst()).allSatisfy { $0.block < $1.block }, "FedAvgSum.fold: a block twice")
         precondition(!blocks.isEmpty, "FedAvgSum.fold: a round without clients")
         let parameterBytes = 4 * blockParameters.count, statisticBytes = 4 * blockStatistics.count
-        for (position, entry) in blocks.enumerated() {
+        totalStarted = false
+        for entry in blocks {
             parts[entry.part].withUnsafeBytes { raw in
                 UnsafeMutableRawPointer(blockParameters.base).copyMemory(from: raw.baseAddress! + entry.offset + 8, byteCount: parameterBytes)
                 UnsafeMutableRawPointer(blockStatistics.base).copyMemory(from: raw.baseAddress! + entry.offset + 8 + parameterBytes,
                                                                          byteCount: statisticBytes)
             }
-            if position == 0 {
-                parameters.copy(from: blockParameters)
-                statistics.copy(from: blockStatistics)
-            } else {
-                add(blockParameters, into: parameters)
-                add(blockStatistics, into: statistics)
-            }
+            joinTotal()
         }
     }
 }
