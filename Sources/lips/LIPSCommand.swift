@@ -14,9 +14,11 @@ struct LIPSCommand: ParsableCommand {
     /// A multi-rank launch of a build without MPI is refused first: every rank would run the whole job.
     static func main() {
         do {
-            // Until the distributed round lands, only `lips ranks` knows what to do on several ranks.
+            // `lips run` and `lips ranks` know what to do on several ranks; the rest run as one process.
             let command = CommandLine.arguments.dropFirst().first
-            try reportingUserErrors { try Ranks.refuseUnsupportedLaunch(runsAcrossRanks: command == "ranks") }
+            try reportingUserErrors {
+                try Ranks.refuseUnsupportedLaunch(runsAcrossRanks: command == "ranks" || command == "run")
+            }
         } catch {
             Foundation.exit(2)
         }
@@ -30,7 +32,9 @@ func reportingUserErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as UserError {
-        FileHandle.standardError.write(Data("lips: error: \(error.message)\n".utf8))
+        let launch = Ranks.launch
+        let rank = launch.isParallel ? " (rank \(launch.rank) of \(launch.size))" : ""
+        FileHandle.standardError.write(Data("lips: error\(rank): \(error.message)\n".utf8))
         throw ExitCode(2)
     }
 }

@@ -59,10 +59,13 @@ struct RunCommand: ParsableCommand {
             let experiment = try Experiment(directory: directory, config: resolved)
             let showProgress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
             StopSignal.install()
-            let outcome = try experiment.run(report: showProgress ? { line in
+            let communicator = Ranks.world()
+            let outcome = try experiment.run(communicator: communicator, report: showProgress ? { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             } : nil)
             switch outcome {
+            case .finished where communicator.rank != 0:
+                break
             case .finished(let rounds, let resumedFrom):
                 if resumedFrom == rounds {
                     print("\(directory): already finished (\(rounds) rounds)")

@@ -45,10 +45,10 @@ public enum Ranks {
         let launch = launch
         guard launch.isParallel else { return }
         guard mpiBuilt else {
-            throw UserError("started as rank \(launch.rank) of \(launch.size) (\(launch.source ?? "launcher")) but this lips was built without MPI; rebuild with `make build MPI=1`, or start one process")
+            throw UserError("started by a parallel launcher (\(launch.source ?? "launcher")=\(launch.size)) but this lips was built without MPI; rebuild with `make build MPI=1`, or start one process")
         }
         guard runsAcrossRanks else {
-            throw UserError("only `lips ranks` runs across MPI ranks so far (started as rank \(launch.rank) of \(launch.size)); start runs and sweeps as one process")
+            throw UserError("only `lips run` and `lips ranks` run across MPI ranks; start this command as one process")
         }
     }
 

@@ -10,10 +10,14 @@ import CHalf
 /// Cost per client: 2 (fp16) or 4 bytes per tracked weight, plus the local tensors (ResNet-8:
 /// 1.23 M tracked weights, so 2.5 MB in fp16).
 ///
+/// Across MPI ranks each rank holds the slabs of the clients it owns (`ClientOwnership`) only.
+///
 /// Sendable by ownership: during a parallel section, client k's slabs are touched only by the task
 /// that handles client k; between sections only the simulation touches them.
 final class ClientStore: @unchecked Sendable {
     let clients: Int
+    /// The clients whose slabs this store holds.
+    let ownership: ClientOwnership
     /// Conv and linear weights, in layout order; `trackedStart[i]` is tensor i's start in a slab.
     let tracked: [ParameterEntry]
     let trackedStart: [Int]
@@ -31,11 +35,14 @@ final class ClientStore: @unchecked Sendable {
     private let singleGradients: OwnedBuffer<Float>
     /// Every client's local state, `localCount` floats each; empty without `bn: local`.
     private let localValues: OwnedBuffer<Float>
+    /// Per client (all of them; meaningful for the owned ones).
     let hasGradient: OwnedBuffer<Bool>
     let hasLocal: OwnedBuffer<Bool>
 
-    init(model: Model, clients: Int, precision: ExperimentConfig.GradientPrecision, keepsLocalState: Bool) {
+    init(model: Model, ownership: ClientOwnership, precision: ExperimentConfig.GradientPrecision, keepsLocalState: Bool) {
+        let clients = ownership.clients
         self.clients = clients
+        self.ownership = ownership
         self.precision = precision
         self.keepsLocalState = keepsLocalState
         let entries = model.parameterLayout.entries
@@ -52,9 +59,10 @@ final class ClientStore: @unchecked Sendable {
         statisticsCount = model.statisticsLayout.count
         localCount = localParameterEntries.reduce(0) { $0 + $1.count } + statisticsCount
 
-        halfGradients = OwnedBuffer(repeating: 0, count: precision == .half ? clients * trackedCount : 0)
-        singleGradients = OwnedBuffer(repeating: 0, count: precision == .single ? clients * trackedCount : 0)
-        localValues = OwnedBuffer(repeating: 0, count: keepsLocalState ? clients * localCount : 0)
+        let slabs = ownership.owned.count
+        halfGradients = OwnedBuffer(repeating: 0, count: precision == .half ? slabs * trackedCount : 0)
+        singleGradients = OwnedBuffer(repeating: 0, count: precision == .single ? slabs * trackedCount : 0)
+        localValues = OwnedBuffer(repeating: 0, count: keepsLocalState ? slabs * localCount : 0)
         hasGradient = OwnedBuffer(repeating: false, count: clients)
         hasLocal = OwnedBuffer(repeating: false, count: clients)
     }
@@ -68,7 +76,7 @@ final class ClientStore: @unchecked Sendable {
 
     /// Keeps the tracked tensors of `gradients` (a parameter-layout arena) as client `client`'s.
     func storeGradient(_ client: Int, from gradients: Arena) {
-        let base = client * trackedCount
+        let base = ownership.position(of: client) * trackedCount
         for (index, entry) in tracked.enumerated() {
             let source = gradients.pointer(to: entry)
             let target = base + trackedStart[index]
@@ -86,7 +94,7 @@ final class ClientStore: @unchecked Sendable {
 
     /// Writes client `client`'s stored gradient of tracked tensor `index` as Floats into `output`.
     func loadGradient(_ client: Int, tracked index: Int, into output: UnsafeMutablePointer<Float>) {
-        let start = client * trackedCount + trackedStart[index]
+        let start = ownership.position(of: client) * trackedCount + trackedStart[index]
         let count = tracked[index].count
         switch precision {
         case .half:
@@ -103,7 +111,7 @@ final class ClientStore: @unchecked Sendable {
     /// Keeps the client's BN parameters, biases and statistics after its local training.
     func storeLocal(_ client: Int, parameters: Arena, statistics: Arena) {
         guard keepsLocalState else { return }
-        var output = localValues.base + client * localCount
+        var output = localValues.base + ownership.position(of: client) * localCount
         for entry in localParameterEntries {
             output.update(from: parameters.pointer(to: entry), count: entry.count)
             output += entry.count
@@ -115,7 +123,7 @@ final class ClientStore: @unchecked Sendable {
     /// Overwrites BN parameters, biases and statistics with the client's own, if it has any.
     func applyLocal(_ client: Int, parameters: Arena, statistics: Arena) {
         guard keepsLocalState, hasLocal[client] else { return }
-        var input = UnsafePointer(localValues.base + client * localCount)
+        var input = UnsafePointer(localValues.base + ownership.position(of: client) * localCount)
         for entry in localParameterEntries {
             parameters.pointer(to: entry).update(from: input, count: entry.count)
             input += entry.count
@@ -125,37 +133,47 @@ final class ClientStore: @unchecked Sendable {
 
     // MARK: Snapshot (checkpoints)
 
-    /// Everything of the store needed to continue after the current round; the masks are the
-    /// sparsifier's to fill in. Gradients are included only when asked: with full participation
-    /// every client retrains before its gradient is read again.
+    /// Everything of the store needed to continue after the current round, for the clients it
+    /// owns; the masks are the sparsifier's to fill in. Gradients are included only when asked:
+    /// with full participation every client retrains before its gradient is read again.
     func snapshot(includingGradients: Bool) -> ClientStoreSnapshot {
-        ClientStoreSnapshot(
-            hasGradient: hasGradient.array, hasMask: [], hasLocal: hasLocal.array, maskWords: [],
-            localValues: localValues.array,
+        let owned = ownership.owned
+        return ClientStoreSnapshot(
+            clients: owned, hasGradient: owned.map { hasGradient[$0] }, hasMask: [], hasLocal: owned.map { hasLocal[$0] },
+            maskWords: [], localValues: localValues.array,
             halfGradients: includingGradients ? halfGradients.array.map(\.bitPattern) : [],
             singleGradients: includingGradients ? singleGradients.array : [])
     }
 
-    /// Restores the store's part of a snapshot taken from a store of the same shape; returns a
-    /// reason when it does not fit.
+    /// Restores, for the clients this store owns, the store's part of a snapshot taken from a store
+    /// of the same model and client count (holding any subset of the clients: a checkpoint shard of
+    /// another rank count redistributes this way); returns a reason when it does not fit.
     func restore(_ snapshot: ClientStoreSnapshot) -> String? {
-        guard snapshot.hasGradient.count == clients, snapshot.hasLocal.count == clients,
-              snapshot.localValues.count == localValues.count else {
+        let n = snapshot.clients.count
+        guard snapshot.clients.allSatisfy({ (0..<clients).contains($0) }), snapshot.hasGradient.count == n,
+              snapshot.hasLocal.count == n, snapshot.localValues.count == (keepsLocalState ? n * localCount : 0) else {
             return "client state does not match this run's clients and model"
         }
-        hasGradient.set(snapshot.hasGradient, at: 0)
-        hasLocal.set(snapshot.hasLocal, at: 0)
-        localValues.set(snapshot.localValues, at: 0)
-        let gradientCount = clients * trackedCount
-        if precision == .half, snapshot.halfGradients.count == gradientCount {
-            halfGradients.set(snapshot.halfGradients.map(Float16.init(bitPattern:)), at: 0)
-        } else if precision == .single, snapshot.singleGradients.count == gradientCount {
-            singleGradients.set(snapshot.singleGradients, at: 0)
-        } else if !snapshot.halfGradients.isEmpty || !snapshot.singleGradients.isEmpty {
+        let withHalf = precision == .half && snapshot.halfGradients.count == n * trackedCount && n > 0
+        let withSingle = precision == .single && snapshot.singleGradients.count == n * trackedCount && n > 0
+        if !withHalf && !withSingle && (!snapshot.halfGradients.isEmpty || !snapshot.singleGradients.isEmpty) {
             return "stored gradients do not match this run's precision and model"
-        } else {
+        }
+        for (index, client) in snapshot.clients.enumerated() where ownership.owns(client) {
+            let position = ownership.position(of: client)
+            hasLocal[client] = snapshot.hasLocal[index]
+            if keepsLocalState {
+                localValues.set(Array(snapshot.localValues[index * localCount ..< (index + 1) * localCount]),
+                                at: position * localCount)
+            }
+            let gradients = index * trackedCount ..< (index + 1) * trackedCount
+            if withHalf {
+                halfGradients.set(snapshot.halfGradients[gradients].map(Float16.init(bitPattern:)), at: position * trackedCount)
+            } else if withSingle {
+                singleGradients.set(Array(snapshot.singleGradients[gradients]), at: position * trackedCount)
+            }
             // Without stored gradients no client may be masked from a stale one.
-            hasGradient.fill(false)
+            hasGradient[client] = (withHalf || withSingle) && snapshot.hasGradient[index]
         }
         return nil
     }
@@ -163,6 +181,9 @@ final class ClientStore: @unchecked Sendable {
 
 /// A `ClientStore`'s and a `LIPSSparsifier`'s contents as plain arrays, for checkpoints.
 public struct ClientStoreSnapshot: Sendable, Equatable {
+    /// The clients held, increasing (all of them from one process, a rank's own in a shard); the
+    /// arrays below hold one entry, or one slab, per client of this list in its order.
+    public var clients: [Int]
     public var hasGradient: [Bool]
     public var hasMask: [Bool]
     public var hasLocal: [Bool]

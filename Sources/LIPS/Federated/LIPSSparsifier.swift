@@ -7,12 +7,14 @@
 /// that keeps the `floor(n·d)` largest scores of each layer (ties to the lower index), every
 /// client's mask as bits between rounds, and its application to the model the client receives.
 ///
-/// Cost per client: one bit per maskable weight.
+/// Cost per client: one bit per maskable weight, held by the rank that owns the client.
 ///
 /// Sendable by ownership: during a parallel section client k's bits and flag are touched only by
 /// the task that handles client k; between sections only the simulation touches them.
 final class LIPSSparsifier: @unchecked Sendable {
     let clients: Int
+    /// The clients whose masks this sparsifier cuts and holds.
+    let ownership: ClientOwnership
     /// The maskable tensors (every conv weight but the stem's), in layout order.
     let layers: [ParameterEntry]
     /// Where the `ClientStore` keeps each maskable tensor's gradient (an index into its `tracked`).
@@ -22,15 +24,18 @@ final class LIPSSparsifier: @unchecked Sendable {
     /// Maskable weights in all: the bits of one client's mask.
     let bitsPerClient: Int
     let wordsPerClient: Int
-    /// Every client's mask, `wordsPerClient` words each; a set bit keeps its weight.
+    /// Every owned client's mask, `wordsPerClient` words each; a set bit keeps its weight.
     let words: OwnedBuffer<UInt64>
-    /// Whether client k receives a masked model after the last aggregation.
+    /// Whether client k receives a masked model after the last aggregation (meaningful for the
+    /// owned clients).
     let hasMask: OwnedBuffer<Bool>
 
     /// Masks for the maskable tensors among `tracked` (the tensors whose gradients the
-    /// `ClientStore` keeps), for `clients` clients, none of them masked yet.
-    init(tracked: [ParameterEntry], clients: Int) {
+    /// `ClientStore` keeps), for the clients of `ownership`, none of them masked yet.
+    init(tracked: [ParameterEntry], ownership: ClientOwnership) {
+        let clients = ownership.clients
         self.clients = clients
+        self.ownership = ownership
         trackedIndex = tracked.indices.filter { tracked[$0].maskable }
         layers = trackedIndex.map { tracked[$0] }
         var starts: [Int] = [], bit = 0
@@ -41,7 +46,7 @@ final class LIPSSparsifier: @unchecked Sendable {
         bitStart = starts
         bitsPerClient = bit
         wordsPerClient = (bit + 63) / 64
-        words = OwnedBuffer(repeating: 0, count: clients * wordsPerClient)
+        words = OwnedBuffer(repeating: 0, count: ownership.owned.count * wordsPerClient)
         hasMask = OwnedBuffer(repeating: false, count: clients)
     }
 
@@ -117,15 +122,18 @@ final class LIPSSparsifier: @unchecked Sendable {
         }
     }
 
-    /// Cuts every client's mask at `density` from the new global weights `global` and the
+    /// Cuts every owned client's mask at `density` from the new global weights `global` and the
     /// client's stored gradient; with the |w| criterion no gradient is needed. A client that has
-    /// never trained (no stored gradient) receives the dense model. Returns what each receives.
+    /// never trained (no stored gradient) receives the dense model. Returns what each owned
+    /// client receives (the rows of other ranks' clients are zero).
     func cut(density: Double, criterion: ExperimentConfig.MaskCriterion, global: Arena, store: ClientStore,
              pool: WorkerPool, slots: [WorkerSlot]) -> Received {
         let layers = layers
         let received = OwnedBuffer<Int>(repeating: 0, count: clients * layers.count)
         let byWeightOnly = criterion == .weight
-        pool.forEach(clients) { client, worker in
+        let owned = ownership.owned
+        pool.forEach(owned.count) { position, worker in
+            let client = owned[position]
             guard byWeightOnly || store.hasGradient[client] else {
                 self.hasMask[client] = false
                 for (layer, entry) in layers.enumerated() {
@@ -163,7 +171,7 @@ final class LIPSSparsifier: @unchecked Sendable {
     /// are non-zero in `weights`. `work` is scratch for the selection.
     func setBits(_ client: Int, layer: Int, scores: UnsafePointer<Float>, keep: Int,
                  work: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>) -> Int {
-        let clientWords = words.base + client * wordsPerClient
+        let clientWords = words.base + ownership.position(of: client) * wordsPerClient
         let n = layers[layer].count, first = bitStart[layer]
         let threshold: TopKThreshold? = keep == 0 || keep == n ? nil : topKThreshold(scores: scores, count: n, keep: keep, work: work)
         var tiesLeft = threshold?.tiesKept ?? 0
@@ -208,7 +216,7 @@ final class LIPSSparsifier: @unchecked Sendable {
     /// client receives no mask.
     func mask(_ client: Int, layer: Int) -> [Float]? {
         guard hasMask[client] else { return nil }
-        let clientWords = words.base + client * wordsPerClient
+        let clientWords = words.base + ownership.position(of: client) * wordsPerClient
         let first = bitStart[layer]
         return (0..<layers[layer].count).map { i in Self.isKept(clientWords, bit: first + i) ? 1 : 0 }
     }
@@ -222,7 +230,7 @@ final class LIPSSparsifier: @unchecked Sendable {
     /// Zeroes, in `parameters` (an arena with the model's parameter layout), the maskable weights
     /// client `client`'s mask drops.
     func apply(_ client: Int, to parameters: Arena) {
-        let clientWords = words.base + client * wordsPerClient
+        let clientWords = words.base + ownership.position(of: client) * wordsPerClient
         for (layer, entry) in layers.enumerated() {
             let weights = parameters.pointer(to: entry)
             for start in stride(from: 0, to: entry.count, by: 64) {
@@ -240,13 +248,23 @@ final class LIPSSparsifier: @unchecked Sendable {
 
     // MARK: Snapshot (checkpoints)
 
-    /// Restores the flags and bits of a snapshot; returns a reason when they do not fit.
-    func restore(hasMask flags: [Bool], words bits: [UInt64]) -> String? {
-        guard flags.count == clients, bits.count == words.count else {
+    /// The owned clients' flags and bits, in `ownership.owned` order.
+    func snapshot() -> (hasMask: [Bool], words: [UInt64]) {
+        (ownership.owned.map { hasMask[$0] }, words.array)
+    }
+
+    /// Restores the flags and bits of the owned clients among a snapshot's `clients` (flags and
+    /// `wordsPerClient` words per listed client); returns a reason when they do not fit.
+    func restore(clients listed: [Int], hasMask flags: [Bool], words bits: [UInt64]) -> String? {
+        guard flags.count == listed.count, bits.count == listed.count * wordsPerClient,
+              listed.allSatisfy({ (0..<clients).contains($0) }) else {
             return "client state does not match this run's clients and model"
         }
-        hasMask.set(flags, at: 0)
-        words.set(bits, at: 0)
+        for (index, client) in listed.enumerated() where ownership.owns(client) {
+            hasMask[client] = flags[index]
+            words.set(Array(bits[index * wordsPerClient ..< (index + 1) * wordsPerClient]),
+                      at: ownership.position(of: client) * wordsPerClient)
+        }
         return nil
     }
 }

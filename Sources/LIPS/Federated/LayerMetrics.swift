@@ -37,33 +37,84 @@ extension LayerMetrics {
     /// update from `previous` and distances to `reference`, the norm and diversity of the stored
     /// gradients of the round's clients `selected`, and the density the clients `received`.
     ///
-    /// Tensors run in parallel, one per task, with the worker's scratch for a loaded gradient and
-    /// the mean gradient. Every sum has a fixed order (clients in index order, the reductions'
-    /// lanes), so the rows do not depend on the worker count.
+    /// Tensors run in parallel, one per task, with the worker's scratch for a loaded gradient, a
+    /// block sum and the mean gradient. Every sum has a fixed order — ḡ by aggregation blocks as
+    /// FedAvg (§5), the per-client norms in client order, the reductions' lanes — so the rows depend
+    /// on neither the worker count nor, across ranks (`blocks` and `communicator`), the rank count:
+    /// each rank measures the clients whose gradients it holds and the rest is gathered.
     static func measure(round: Int, selected: [Int], global: Arena, previous: Arena, reference: Arena?,
                         received: LIPSSparsifier.Received, masks: LIPSSparsifier, store: ClientStore,
-                        pool: WorkerPool, slots: [WorkerSlot]) -> [LayerMetrics] {
-        let rows = OwnedBuffer<LayerMetrics?>(repeating: nil, count: store.tracked.count)
-        pool.forEach(store.tracked.count) { index, worker in
-            let entry = store.tracked[index]
+                        pool: WorkerPool, slots: [WorkerSlot], blocks: GradientBlocks?,
+                        communicator: Communicator) -> [LayerMetrics] {
+        let tracked = store.tracked
+        let ownership = store.ownership
+        let mine = selected.filter { ownership.owns($0) }
+        let scaleBy = 1 / Float(selected.count)
+        let allGroups = groups(selected, blockSize: ownership.blockSize)
+
+        if let blocks {
+            let myGroups = groups(mine, blockSize: ownership.blockSize)
+            pool.forEach(tracked.count) { index, worker in
+                for group in myGroups {
+                    let position = blocks.blocks.firstIndex(of: group.block)!
+                    sumBlock(group.clients, tracked: index, store: store,
+                             into: blocks.sums.base + position * store.trackedCount + store.trackedStart[index],
+                             scratch: slots[worker].values.base)
+                }
+            }
+            let parts = communicator.allGather(blocks.encoded(blocksWithClients: Set(myGroups.map(\.block))))
+            let entries = blocks.index(parts)
+            pool.forEach(tracked.count) { index, _ in
+                let start = store.trackedStart[index], count = tracked[index].count
+                let mean = blocks.mean.base + start
+                for (order, entry) in entries.enumerated() {
+                    parts[entry.part].withUnsafeBytes { raw in
+                        let block = (raw.baseAddress! + entry.offset).assumingMemoryBound(to: Float.self) + start
+                        if order == 0 { mean.update(from: block, count: count) } else { axpy(1, block, mean, count: count) }
+                    }
+                }
+                scale(mean, by: scaleBy, count: count)
+            }
+        }
+
+        // Each of this rank's clients' ‖g_k‖ and ‖g_k − ḡ‖ per tensor, at [position · tensors + index].
+        let norms = OwnedBuffer<Double>(repeating: 0, count: mine.count * tracked.count)
+        let diversities = OwnedBuffer<Double>(repeating: 0, count: mine.count * tracked.count)
+        pool.forEach(tracked.count) { index, worker in
+            let count = tracked[index].count
+            let gradient = slots[worker].values.base
+            let mean: UnsafeMutablePointer<Float>
+            if let blocks {
+                mean = blocks.mean.base + store.trackedStart[index]
+            } else {
+                // ḡ: each block from zeros in client order, the first block's sum then each later one added.
+                mean = slots[worker].work.base
+                let blockSum = slots[worker].scores.base
+                for (order, group) in allGroups.enumerated() {
+                    sumBlock(group.clients, tracked: index, store: store, into: order == 0 ? mean : blockSum, scratch: gradient)
+                    if order > 0 { axpy(1, blockSum, mean, count: count) }
+                }
+                scale(mean, by: scaleBy, count: count)
+            }
+            for (position, client) in mine.enumerated() {
+                store.loadGradient(client, tracked: index, into: gradient)
+                norms[position * tracked.count + index] = sumOfSquares(gradient, count: count).squareRoot()
+                diversities[position * tracked.count + index] = sumOfSquaredDifferences(gradient, mean, count: count).squareRoot()
+            }
+        }
+        let perClient = gatherPerClient(mine, norms: norms, diversities: diversities, tensors: tracked.count,
+                                        communicator: communicator)
+
+        let rows = OwnedBuffer<LayerMetrics?>(repeating: nil, count: tracked.count)
+        pool.forEach(tracked.count) { index, _ in
+            let entry = tracked[index]
             let count = entry.count
             let weights = global.pointer(to: entry)
-            let gradient = slots[worker].values.base, mean = slots[worker].scores.base
-
-            // ḡ: the clients' gradients summed in client order, then scaled, in Float.
-            fill(mean, 0, count: count)
-            for client in selected {
-                store.loadGradient(client, tracked: index, into: gradient)
-                axpy(1, gradient, mean, count: count)
-            }
-            scale(mean, by: 1 / Float(selected.count), count: count)
             var normSum = 0.0, diversitySum = 0.0
-            for client in selected {
-                store.loadGradient(client, tracked: index, into: gradient)
-                normSum += sumOfSquares(gradient, count: count).squareRoot()
-                diversitySum += sumOfSquaredDifferences(gradient, mean, count: count).squareRoot()
+            for client in perClient {
+                normSum += client.norms[index]
+                diversitySum += client.diversities[index]
             }
-
             let toReference = reference.map { distances(weights, reference: $0.pointer(to: entry), count: count) }
             let maskable = masks.trackedIndex.firstIndex(of: index)
             rows[index] = LayerMetrics(
@@ -74,6 +125,53 @@ extension LayerMetrics {
                 receivedDensity: maskable.map { received.density(layer: $0) } ?? 1)
         }
         return rows.array.compactMap { $0 }
+    }
+
+    /// `clients` (increasing) by aggregation block, in block order.
+    private static func groups(_ clients: [Int], blockSize: Int) -> [(block: Int, clients: [Int])] {
+        var groups: [(block: Int, clients: [Int])] = []
+        for client in clients {
+            if groups.last?.block == client / blockSize { groups[groups.count - 1].clients.append(client) }
+            else { groups.append((client / blockSize, [client])) }
+        }
+        return groups
+    }
+
+    /// Σ of `clients`' stored gradients of tracked tensor `index`, from zeros in client order.
+    private static func sumBlock(_ clients: [Int], tracked index: Int, store: ClientStore,
+                                 into sum: UnsafeMutablePointer<Float>, scratch gradient: UnsafeMutablePointer<Float>) {
+        let count = store.tracked[index].count
+        fill(sum, 0, count: count)
+        for client in clients {
+            store.loadGradient(client, tracked: index, into: gradient)
+            axpy(1, gradient, sum, count: count)
+        }
+    }
+
+    /// Every rank's per-client norms and diversities, in client order.
+    private static func gatherPerClient(_ mine: [Int], norms: OwnedBuffer<Double>, diversities: OwnedBuffer<Double>,
+                                        tensors: Int, communicator: Communicator)
+        -> [(client: Int, norms: [Double], diversities: [Double])] {
+        let local = mine.enumerated().map { position, client in
+            (client, norms.values(position * tensors ..< (position + 1) * tensors),
+             diversities.values(position * tensors ..< (position + 1) * tensors))
+        }
+        guard communicator.size > 1 else { return local }
+        var writer = WireWriter()
+        for (client, norms, diversities) in local {
+            writer.append(Int64(client))
+            for value in norms + diversities { writer.append(value) }
+        }
+        var all: [(client: Int, norms: [Double], diversities: [Double])] = []
+        for part in communicator.allGather(writer.bytes) {
+            var reader = WireReader(part)
+            while !reader.atEnd {
+                let client = Int(reader.read(Int64.self))
+                let values = (0..<2 * tensors).map { _ in reader.read(Double.self) }
+                all.append((client, Array(values[..<tensors]), Array(values[tensors...])))
+            }
+        }
+        return all.sorted { $0.client < $1.client }
     }
 
     /// ‖new − old‖₂ / ‖old‖₂ (0 when old is all zeros).

@@ -11,28 +11,26 @@ public struct SimulationSnapshot: Sendable, Equatable {
 }
 
 extension Simulation {
-    /// The state after the last finished round. Stored gradients are included only with partial
+    /// The state after the last finished round, with the state of the clients this rank owns
+    /// (all of them on one process). Stored gradients are included only with partial
     /// participation, where a client's next mask may come from a gradient of an earlier round.
     public func snapshot() -> SimulationSnapshot {
         var clients = store.snapshot(includingGradients: config.participation < 1)
-        clients.hasMask = sparsifier.hasMask.array
-        clients.maskWords = sparsifier.words.array
+        (clients.hasMask, clients.maskWords) = sparsifier.snapshot()
         return SimulationSnapshot(nextRound: nextRound, global: global.array, globalStatistics: globalStatistics.array,
                                   reference: reference?.array ?? [], clients: clients)
     }
 
-    /// Continues from `snapshot`, taken from a run of the same config. Throws a `UserError` when
-    /// the snapshot does not fit this model and client count.
+    /// Continues from `snapshot`, taken from a run of the same config; of its client state only
+    /// the clients this rank owns are kept (`restoreClients` adds more, e.g. other ranks' shards).
+    /// Throws a `UserError` when the snapshot does not fit this model and client count.
     public func restore(_ snapshot: SimulationSnapshot) throws {
         guard snapshot.global.count == global.count, snapshot.globalStatistics.count == globalStatistics.count,
               snapshot.reference.isEmpty || snapshot.reference.count == global.count,
               snapshot.nextRound >= 0 else {
             throw UserError("checkpoint does not match model \(model.name) (\(global.count) parameters)")
         }
-        if let problem = sparsifier.restore(hasMask: snapshot.clients.hasMask, words: snapshot.clients.maskWords)
-            ?? store.restore(snapshot.clients) {
-            throw UserError("checkpoint: \(problem)")
-        }
+        try restoreClients(snapshot.clients)
         global.set(snapshot.global, at: 0)
         globalStatistics.set(snapshot.globalStatistics, at: 0)
         if snapshot.reference.isEmpty {
@@ -43,6 +41,15 @@ extension Simulation {
             reference = arena
         }
         setNextRound(snapshot.nextRound)
+    }
+
+    /// Restores the state of the clients this rank owns among `clients` (any subset of the run's
+    /// clients, such as one checkpoint shard).
+    public func restoreClients(_ clients: ClientStoreSnapshot) throws {
+        if let problem = sparsifier.restore(clients: clients.clients, hasMask: clients.hasMask, words: clients.maskWords)
+            ?? store.restore(clients) {
+            throw UserError("checkpoint: \(problem)")
+        }
     }
 }
 
@@ -72,10 +79,15 @@ extension Simulation {
               snapshot.globalStatistics.count == model.statisticsLayout.count else {
             throw UserError("checkpoint does not match model \(model.name) (\(model.parameterLayout.count) parameters)")
         }
-        let store = ClientStore(model: model, clients: config.clients, precision: config.gradientPrecision,
+        let ownership = ClientOwnership.all(config.clients)
+        let store = ClientStore(model: model, ownership: ownership, precision: config.gradientPrecision,
                                 keepsLocalState: config.batchNorm == .local)
-        let masks = LIPSSparsifier(tracked: store.tracked, clients: config.clients)
-        if let problem = masks.restore(hasMask: snapshot.clients.hasMask, words: snapshot.clients.maskWords)
+        let masks = LIPSSparsifier(tracked: store.tracked, ownership: ownership)
+        guard snapshot.clients.clients.contains(client) else {
+            throw UserError("checkpoint holds no state of client \(client)")
+        }
+        if let problem = masks.restore(clients: snapshot.clients.clients, hasMask: snapshot.clients.hasMask,
+                                       words: snapshot.clients.maskWords)
             ?? store.restore(snapshot.clients) {
             throw UserError("checkpoint: \(problem)")
         }

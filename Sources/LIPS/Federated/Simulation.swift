@@ -7,9 +7,19 @@ import Foundation
 /// business (`Run/`).
 ///
 /// Results are a pure function of the config and the data (§11): every random draw is named by
-/// (seed, purpose, round, client), and every sum over clients runs in client-index order.
+/// (seed, purpose, round, client), and every sum over clients runs in client-index order (by
+/// aggregation blocks for the FedAvg and mean-gradient sums).
+///
+/// Across MPI ranks (`communicator`), every rank runs the same rounds: it trains, masks and scores
+/// the clients it owns (`ClientOwnership`) and holds only their state; what a round needs from the
+/// others (block sums, per-client results) is exchanged as bytes and folded in the same order, so
+/// every rank ends each round with the same global model and metrics as one process would.
 public final class Simulation {
     public let config: ExperimentConfig
+    /// This run's ranks (a single process unless started by an MPI launcher).
+    public let communicator: Communicator
+    /// The clients whose state lives in this process.
+    let ownership: ClientOwnership
     public let model: Model
     public let data: DatasetPair
     public let partition: ClientPartition
@@ -38,6 +48,8 @@ public final class Simulation {
     let sparsifier: LIPSSparsifier
     let previousGlobal: Arena
     let sum: FedAvgSum
+    /// Across ranks: this rank's block sums of the stored gradients, for the mean gradient ḡ.
+    let gradientBlocks: GradientBlocks?
     /// Distinct test samples over all clients (all of them with `global_test`), evaluated once
     /// whenever every client holds the same model.
     let distinctTest: [Int]
@@ -46,8 +58,12 @@ public final class Simulation {
 
     /// Builds the model, the partition and the workers. Throws a `UserError` for a config the
     /// data cannot satisfy.
-    public init(config: ExperimentConfig, data: DatasetPair, workers: Int? = nil) throws {
+    public init(config: ExperimentConfig, data: DatasetPair, workers: Int? = nil,
+                communicator: Communicator = SingleProcess()) throws {
         self.config = config
+        self.communicator = communicator
+        ownership = ClientOwnership(clients: config.clients, blockSize: config.aggregationBlock,
+                                    rank: communicator.rank, ranks: communicator.size)
         self.data = data
         guard config.trainPerClient <= data.train.count else {
             throw UserError("train_num \(config.trainPerClient) is more than the \(data.train.count) train samples of \(data.train.name)")
@@ -76,14 +92,16 @@ public final class Simulation {
             shuffle: config.shuffle)
         let model = model
         slots = (0..<pool.workers).map { _ in WorkerSlot(model: model, options: options) }
-        store = ClientStore(model: model, clients: config.clients, precision: config.gradientPrecision,
+        store = ClientStore(model: model, ownership: ownership, precision: config.gradientPrecision,
                             keepsLocalState: config.batchNorm == .local)
-        sparsifier = LIPSSparsifier(tracked: store.tracked, clients: config.clients)
+        sparsifier = LIPSSparsifier(tracked: store.tracked, ownership: ownership)
         global = model.makeParameters()
         globalStatistics = model.makeStatistics()
         model.initialize(parameters: global, statistics: globalStatistics, seed: config.seed)
         previousGlobal = Arena(copying: global)
-        sum = FedAvgSum(model: model, blockSize: config.aggregationBlock)
+        sum = FedAvgSum(model: model, blockSize: config.aggregationBlock, keepsBlocks: communicator.size > 1)
+        gradientBlocks = communicator.size > 1
+            ? GradientBlocks(store: store, ownership: ownership) : nil
 
         var position = [Int](repeating: -1, count: data.test.count)
         if config.globalTest {
@@ -152,7 +170,7 @@ public final class Simulation {
         let received = sendMasks(density: density)
         let layers = LayerMetrics.measure(round: round, selected: selected, global: global, previous: previousGlobal,
                                           reference: reference, received: received, masks: sparsifier, store: store,
-                                          pool: pool, slots: slots)
+                                          pool: pool, slots: slots, blocks: gradientBlocks, communicator: communicator)
 
         let evaluationStarted = DispatchTime.now()
         var accuracies: (personalized: Double?, dense: Double?, global: Double?) = (nil, nil, nil)
@@ -177,19 +195,21 @@ public final class Simulation {
 
     // MARK: Training and FedAvg
 
-    /// Trains the selected clients in parallel and folds their models into `sum` (sample-weighted,
-    /// in client-index order, by aggregation blocks). Returns the round's train loss and
-    /// accuracy, sample-weighted over clients.
+    /// Trains the selected clients this rank owns in parallel and folds their models into `sum`
+    /// (sample-weighted, in client-index order, by aggregation blocks; the other ranks' blocks
+    /// joined in block order). Returns the round's train loss and accuracy, sample-weighted over
+    /// every rank's clients in client order.
     private func train(_ selected: [Int], round: Int) -> (loss: Double, accuracy: Double) {
         sum.reset()
         let (slots, store, masks, partition, data, assembler) = (slots, store, sparsifier, partition, data, trainAssembler)
         let totalSamples = selected.reduce(0) { $0 + partition.train[$1].count }
-        let fold = TrainingFold()
+        let mine = selected.filter { ownership.owns($0) }
+        let results = OwnedBuffer<ClientResult>(repeating: ClientResult(), count: mine.count)
         let turn = OrderedTurn()
         let (global, globalStatistics, sum) = (global, globalStatistics, sum)
         let seed = config.seed
-        pool.forEach(selected.count) { position, worker in
-            let client = selected[position]
+        pool.forEach(mine.count) { position, worker in
+            let client = mine[position]
             let slot = slots[worker]
             slot.receive(client, global: global, globalStatistics: globalStatistics, masks: masks, store: store)
             let result = slot.trainer.train(parameters: slot.parameters, statistics: slot.statistics, data: data.train,
@@ -197,14 +217,21 @@ public final class Simulation {
                                             seed: seed, round: round, client: client)
             store.storeGradient(client, from: slot.trainer.gradients)
             store.storeLocal(client, parameters: slot.parameters, statistics: slot.statistics)
+            results[position] = ClientResult(client: client, result: result)
             turn.run(position) {
                 let weight = Float(Double(partition.train[client].count) / Double(totalSamples))
                 sum.add(client: client, weight: weight, parameters: slot.parameters, statistics: slot.statistics)
-                fold.add(result)
             }
         }
         sum.finish()
-        return (fold.lossSum / Double(fold.samples), Double(fold.correct) / Double(fold.samples))
+        if communicator.size > 1 { sum.fold(parts: communicator.allGather(sum.encodedBlocks())) }
+        var lossSum = 0.0, correct = 0, samples = 0
+        for result in ClientResult.gathered(results.array, communicator: communicator) {
+            lossSum += result.loss * Double(result.samples)
+            correct += result.correct
+            samples += result.samples
+        }
+        return (lossSum / Double(samples), Double(correct) / Double(samples))
     }
 
     // MARK: LIPS
@@ -216,6 +243,7 @@ public final class Simulation {
         guard let density else { return sparsifier.clear(global: global) }
         return sparsifier.cut(density: density, criterion: config.criterion, global: global, store: store,
                               pool: pool, slots: slots)
+            .gathered(ownership: ownership, communicator: communicator)
     }
 
     /// Cuts every client's mask at `density`, as `runRound` does after a masking round's
@@ -228,7 +256,9 @@ public final class Simulation {
 
     /// Personalised accuracy (each client's received model on its own test set), the dense global
     /// model's mean local accuracy and, with `global_test`, its accuracy on the whole test set.
-    /// `runRound` calls it on evaluation rounds; it is public for benchmarks.
+    /// `runRound` calls it on evaluation rounds; it is public for benchmarks. Across ranks each
+    /// rank scores every R-th chunk of the distinct test samples and its own clients' personal
+    /// models; the hits and accuracies are gathered, then averaged in client order.
     public func evaluate() -> (personalized: Double?, dense: Double?, global: Double?) {
         guard !distinctTest.isEmpty else { return (nil, nil, nil) }
         // The dense global model scores each distinct test sample once; clients look theirs up.
@@ -238,10 +268,13 @@ public final class Simulation {
         let (store, masks, partition) = (store, sparsifier, partition)
         let batch = config.batchSize
         let chunks = (distinct.count + batch - 1) / batch
+        let (rank, ranks) = (communicator.rank, communicator.size)
+        let myChunks = Array(stride(from: rank, to: chunks, by: ranks))
         // Whether a worker has scored a chunk already: its trainer's last forward then ran on the global
         // model, whose transforms its next chunks reuse. Each worker touches only its own entry.
         let scoredBefore = OwnedBuffer<Bool>(repeating: false, count: slots.count)
-        pool.forEach(chunks) { chunk, worker in
+        pool.forEach(myChunks.count) { position, worker in
+            let chunk = myChunks[position]
             let range = (chunk * batch)..<min(distinct.count, (chunk + 1) * batch)
             slots[worker].trainer.scoreSamples(parameters: global, statistics: globalStatistics, data: data.test,
                                                indices: distinct[range], assembler: assembler,
@@ -249,6 +282,7 @@ public final class Simulation {
                                                correct: correct.base + range.lowerBound)
             scoredBefore[worker] = true
         }
+        if ranks > 1 { gatherChunks(correct, chunkSize: batch) }
         let clientsWithTests = (0..<config.clients).filter { !partition.test[$0].isEmpty }
         var denseByClient = [Double](repeating: 0, count: config.clients)
         for client in clientsWithTests {
@@ -259,9 +293,10 @@ public final class Simulation {
         let globalAccuracy = config.globalTest
             ? Double(correct.array.reduce(0) { $0 + Int($1) }) / Double(distinct.count) : nil
 
-        // Clients that receive their own model (a mask, or local BN state) are scored one by one.
+        // Clients that receive their own model (a mask, or local BN state) are scored one by one,
+        // each where its state lives.
         let personal = OwnedBuffer<Double>(repeating: 0, count: config.clients)
-        let personalClients = clientsWithTests.filter { receivesPersonalModel($0) }
+        let personalClients = clientsWithTests.filter { ownership.owns($0) && receivesPersonalModel($0) }
         let scoringStarted = DispatchTime.now()
         pool.forEach(personalClients.count) { position, worker in
             let client = personalClients[position]
@@ -272,9 +307,12 @@ public final class Simulation {
         }
         secondsScoringPersonalModels = seconds(scoringStarted, DispatchTime.now())
         var personalByClient = [Double?](repeating: nil, count: config.clients), denseOfClient = personalByClient
+        for (client, accuracy) in gatherAccuracies(personalClients.map { ($0, personal[$0]) }) {
+            personalByClient[client] = accuracy
+        }
         var personalizedSum = 0.0
         for client in clientsWithTests {
-            let accuracy = receivesPersonalModel(client) ? personal[client] : denseByClient[client]
+            let accuracy = personalByClient[client] ?? denseByClient[client]
             personalByClient[client] = accuracy
             denseOfClient[client] = denseByClient[client]
             personalizedSum += accuracy
@@ -284,21 +322,9 @@ public final class Simulation {
         return (personalized, dense, globalAccuracy)
     }
 
-    /// Whether client `client` receives something other than the dense global model.
+    /// Whether client `client` (one this rank owns) receives something other than the dense
+    /// global model.
     func receivesPersonalModel(_ client: Int) -> Bool {
         sparsifier.hasMask[client] || (store.keepsLocalState && store.hasLocal[client])
-    }
-}
-
-/// The round's training loss and accuracy sums, added to only inside an `OrderedTurn`.
-private final class TrainingFold: @unchecked Sendable {
-    var lossSum = 0.0
-    var correct = 0
-    var samples = 0
-
-    func add(_ result: LocalTrainingResult) {
-        lossSum += result.loss * Double(result.samples)
-        correct += result.correct
-        samples += result.samples
     }
 }

@@ -114,16 +114,25 @@ public final class Experiment {
     /// Runs (or continues) the experiment to its last round. `report` receives one progress line
     /// per round. Stops cleanly after the round in which `shouldStop` turns true (by default,
     /// after Ctrl-C or SIGTERM; tests pass their own flag).
+    ///
+    /// Across MPI ranks (`communicator`) every rank runs this with the same folder (a shared file
+    /// system): rank 0 writes the config, metrics and models, every rank its checkpoint shard; a
+    /// stop asked on any rank is agreed at the round's end, so all ranks stop after the same round.
     @discardableResult
-    public func run(data given: DatasetPair? = nil, workers: Int? = nil, report: ((String) -> Void)? = nil,
-                    shouldStop: () -> Bool = { StopSignal.requested }) throws -> Outcome {
+    public func run(data given: DatasetPair? = nil, workers: Int? = nil, communicator: Communicator = SingleProcess(),
+                    report: ((String) -> Void)? = nil, shouldStop: () -> Bool = { StopSignal.requested }) throws -> Outcome {
         let data = try given ?? Experiment.loadData(config)
-        let simulation = try Simulation(config: config, data: data, workers: workers)
+        let simulation = try Simulation(config: config, data: data, workers: workers, communicator: communicator)
+        let leads = communicator.rank == 0
+        let report = leads ? report : nil
         var rounds: [RoundMetrics] = [], layers: [LayerMetrics] = []
         if FileManager.default.fileExists(atPath: path(Experiment.checkpointFile)) {
-            try AtomicFile.write(config.yaml(), to: path(Experiment.configFile))
+            if leads { try AtomicFile.write(config.yaml(), to: path(Experiment.configFile)) }
             let checkpoint = try Checkpoint.read(from: path(Experiment.checkpointFile))
             try simulation.restore(checkpoint.snapshot)
+            for shard in checkpoint.shards {
+                try simulation.restoreClients(Checkpoint.readShard(path(shard), round: checkpoint.snapshot.nextRound))
+            }
             rounds = checkpoint.rounds
             layers = checkpoint.layers
         } else {
@@ -137,13 +146,14 @@ public final class Experiment {
                                                   source: "init_from \(file)", model: simulation.model)
                 simulation.setInitialModel(parameters: values.parameters, statistics: values.statistics)
             }
-            try AtomicFile.write(config.yaml(), to: path(Experiment.configFile))
+            if leads { try AtomicFile.write(config.yaml(), to: path(Experiment.configFile)) }
         }
         let resumedFrom = simulation.nextRound
-        report?(String(format: "lips: %@: %@ on %@, %d clients%@, %@, %d worker%@; server state %.1f MB per client%@",
+        let ranks = communicator.size > 1 ? String(format: " × %d ranks", communicator.size) : ""
+        report?(String(format: "lips: %@: %@ on %@, %d clients%@, %@, %d worker%@%@; server state %.1f MB per client%@",
                        directory, config.model, config.dataset, config.clients,
                        config.splitFile.map { " (split \($0))" } ?? "", Experiment.methodDescription(config),
-                       simulation.pool.workers, simulation.pool.workers == 1 ? "" : "s",
+                       simulation.pool.workers, simulation.pool.workers == 1 ? "" : "s", ranks,
                        Double(simulation.clientStateBytes) / 1e6,
                        resumedFrom > 0 ? ", resuming at round \(resumedFrom)" : ""))
         var lastCheckpoint = resumedFrom
@@ -151,15 +161,16 @@ public final class Experiment {
             let (row, layerRows) = simulation.runRound()
             rounds.append(row)
             layers += layerRows
-            try MetricsFiles.write(rounds: rounds, layers: layers, to: directory)
-            try saveGlobalModel(simulation, round: row.round)
+            if leads {
+                try MetricsFiles.write(rounds: rounds, layers: layers, to: directory)
+                try saveGlobalModel(simulation, round: row.round)
+            }
             report?(Experiment.progressLine(row, rounds: rounds, total: config.rounds))
             let done = simulation.nextRound
             let periodic = config.checkpointEvery > 0 && done % config.checkpointEvery == 0
-            let stopping = shouldStop()
+            let stopping = communicator.maximum(shouldStop() ? 1 : 0) > 0
             if periodic || done == config.rounds || stopping {
-                try Checkpoint(snapshot: simulation.snapshot(), rounds: rounds, layers: layers)
-                    .write(to: path(Experiment.checkpointFile))
+                try writeCheckpoint(simulation, rounds: rounds, layers: layers)
                 lastCheckpoint = done
             }
             if stopping && done < config.rounds {
@@ -168,6 +179,55 @@ public final class Experiment {
             }
         }
         return .finished(rounds: config.rounds, resumedFrom: resumedFrom)
+    }
+
+    /// Writes `checkpoint.bin` after the last finished round. Across ranks every rank first writes
+    /// its shard; once all have (or any has failed, then every rank throws), rank 0 writes
+    /// `checkpoint.bin` naming them and removes the shards of earlier checkpoints.
+    private func writeCheckpoint(_ simulation: Simulation, rounds: [RoundMetrics], layers: [LayerMetrics]) throws {
+        let communicator = simulation.communicator
+        var snapshot = simulation.snapshot()
+        guard communicator.size > 1 else {
+            try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers).write(to: path(Experiment.checkpointFile))
+            return
+        }
+        let names = (0..<communicator.size).map {
+            Checkpoint.shardName(nextRound: snapshot.nextRound, rank: $0, ranks: communicator.size)
+        }
+        var failure: Error?
+        do {
+            try Checkpoint.writeShard(snapshot.clients, nextRound: snapshot.nextRound, to: path(names[communicator.rank]))
+        } catch {
+            failure = error
+        }
+        let shardsFailed = communicator.maximum(failure == nil ? 0 : 1) > 0
+        if let failure { throw failure }
+        guard !shardsFailed else { throw UserError("another rank could not write its checkpoint shard (see its error)") }
+        failure = nil
+        if communicator.rank == 0 {
+            snapshot.clients = ClientStoreSnapshot(clients: [], hasGradient: [], hasMask: [], hasLocal: [], maskWords: [],
+                                                   localValues: [], halfGradients: [], singleGradients: [])
+            do {
+                try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers, shards: names)
+                    .write(to: path(Experiment.checkpointFile))
+                removeShards(except: Set(names))
+            } catch {
+                failure = error
+            }
+        }
+        let manifestFailed = communicator.maximum(failure == nil ? 0 : 1) > 0
+        if let failure { throw failure }
+        guard !manifestFailed else { throw UserError("rank 0 could not write \(Experiment.checkpointFile) (see its error)") }
+    }
+
+    /// Removes shard files that `checkpoint.bin` no longer names (best effort: a leftover costs
+    /// disk space, never correctness, as shards carry their round).
+    private func removeShards(except kept: Set<String>) {
+        let folder = path(Checkpoint.shardFolder)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            let relative = "\(Checkpoint.shardFolder)/\(name)"
+            if !kept.contains(relative) { try? FileManager.default.removeItem(atPath: path(relative)) }
+        }
     }
 
     /// The folder of `save_global_every`'s files.

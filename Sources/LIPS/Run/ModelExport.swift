@@ -29,7 +29,7 @@ public enum ModelExport {
         if let client, !(0..<config.clients).contains(client) {
             throw UserError("--client \(client) is out of range: \(runDirectory) has clients 0..<\(config.clients)")
         }
-        let snapshot = try Checkpoint.read(from: checkpointPath).snapshot
+        let snapshot = try Checkpoint.read(from: checkpointPath, mergingShards: client != nil).snapshot
         guard let (imageShape, classes) = DatasetCatalog.imageShapeAndClasses(
             config.dataset, syntheticShape: try Shape.parse(config.syntheticShape), syntheticClasses: config.syntheticClasses) else {
             throw UserError("\(runDirectory): unknown dataset '\(config.dataset)'")

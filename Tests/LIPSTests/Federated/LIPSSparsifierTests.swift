@@ -70,7 +70,7 @@ import Foundation
 
     @Test func maskBitsAreLaidOutLayerAfterLayerAndApplyZeroesTheDroppedWeights() {
         let tracked = Self.layout.entries.filter { $0.kind == .convWeight }
-        let sparsifier = LIPSSparsifier(tracked: tracked, clients: 2)
+        let sparsifier = LIPSSparsifier(tracked: tracked, ownership: .all(2))
         #expect(sparsifier.layers.map(\.name) == ["a.weight", "b.weight"] && sparsifier.trackedIndex == [1, 2])
         #expect(sparsifier.bitStart == [0, 180] && sparsifier.bitsPerClient == 195 && sparsifier.wordsPerClient == 4)
 
@@ -82,8 +82,8 @@ import Foundation
                 words[bit / 64] |= 1 << UInt64(bit % 64)
             }
         }
-        #expect(sparsifier.restore(hasMask: [false, true], words: words) == nil)
-        #expect(sparsifier.restore(hasMask: [true], words: words) != nil)
+        #expect(sparsifier.restore(clients: [0, 1], hasMask: [false, true], words: words) == nil)
+        #expect(sparsifier.restore(clients: [0], hasMask: [true], words: words) != nil)
         let parameters = Arena(count: Self.layout.count)
         parameters.set((0..<Self.layout.count).map { Float($0 + 1) }, at: 0)
         var expected = parameters.array
@@ -98,8 +98,8 @@ import Foundation
     /// definition's mask, and its count of kept non-zero weights is right; client 0's bits stay.
     @Test func cutBitsOfALayerStartingMidWordMatchTheDefinition() {
         let tracked = Self.layout.entries.filter { $0.kind == .convWeight }
-        let sparsifier = LIPSSparsifier(tracked: tracked, clients: 2)
-        #expect(sparsifier.restore(hasMask: [true, true], words: [UInt64](repeating: ~0, count: 8)) == nil)
+        let sparsifier = LIPSSparsifier(tracked: tracked, ownership: .all(2))
+        #expect(sparsifier.restore(clients: [0, 1], hasMask: [true, true], words: [UInt64](repeating: ~0, count: 8)) == nil)
         for (layer, entry) in sparsifier.layers.enumerated() {
             var draw = Draw("layer \(layer)", seed: 3)
             var weights = draw.uniform(entry.count, -2.5, 2.5).map { $0.rounded() }
