@@ -14,10 +14,10 @@ struct LIPSCommand: ParsableCommand {
     /// A multi-rank launch of a build without MPI is refused first: every rank would run the whole job.
     static func main() {
         do {
-            // `lips run` and `lips ranks` know what to do on several ranks; the rest run as one process.
+            // `lips run`, `lips bench` and `lips ranks` know what to do on several ranks; the rest run as one process.
             let command = CommandLine.arguments.dropFirst().first
             try reportingUserErrors {
-                try Ranks.refuseUnsupportedLaunch(runsAcrossRanks: command == "ranks" || command == "run")
+                try Ranks.refuseUnsupportedLaunch(runsAcrossRanks: ["run", "bench", "ranks"].contains(command))
             }
         } catch {
             Foundation.exit(2)

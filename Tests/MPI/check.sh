@@ -49,7 +49,7 @@ done
 if "${MPIRUN[@]}" -np 2 "$mpi" sweep --help >"$out/sweep.out" 2>"$out/sweep.err"; then
     fail "lips sweep on 2 ranks was not refused"
 fi
-grep -q "^lips: error (rank [01] of 2): only \`lips run\` and \`lips ranks\` run across MPI ranks" "$out/sweep.err" \
+grep -q "^lips: error (rank [01] of 2): only \`lips run\`, \`lips bench\` and \`lips ranks\` run across MPI ranks" "$out/sweep.err" \
     || fail "no one-line refusal of lips sweep on 2 ranks: $(head -2 "$out/sweep.err")"
 
 # 3. The same run on 1 process and on 2 and 3 ranks: the same files. Seven clients in blocks of two:

@@ -7,6 +7,8 @@ import Foundation
 public protocol Communicator: AnyObject {
     var rank: Int { get }
     var size: Int { get }
+    /// What this rank's collectives moved and cost so far (for `lips bench round`).
+    var traffic: CommunicatorTraffic { get }
     /// The largest of every rank's `value` (e.g. a stop request seen on any rank).
     func maximum(_ value: Int64) -> Int64
     /// Every rank's `bytes` (any length each), in rank order, on every rank.
@@ -15,11 +17,34 @@ public protocol Communicator: AnyObject {
     func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8]
 }
 
+/// Totals over one rank's collective calls: the bytes it contributed and the bytes it received from
+/// the other ranks (the payload, not what the network carries for it), and the seconds spent inside
+/// the calls, waiting for slower ranks included.
+public struct CommunicatorTraffic: Sendable, Equatable {
+    public var calls = 0
+    public var bytesSent = 0
+    public var bytesReceived = 0
+    public var seconds = 0.0
+
+    public init() {}
+
+    /// The traffic since `earlier`.
+    public func since(_ earlier: CommunicatorTraffic) -> CommunicatorTraffic {
+        var delta = CommunicatorTraffic()
+        delta.calls = calls - earlier.calls
+        delta.bytesSent = bytesSent - earlier.bytesSent
+        delta.bytesReceived = bytesReceived - earlier.bytesReceived
+        delta.seconds = seconds - earlier.seconds
+        return delta
+    }
+}
+
 /// A launch of one process: the collectives are the identity.
 public final class SingleProcess: Communicator {
     public init() {}
     public var rank: Int { 0 }
     public var size: Int { 1 }
+    public var traffic: CommunicatorTraffic { CommunicatorTraffic() }
     public func maximum(_ value: Int64) -> Int64 { value }
     public func allGather(_ bytes: [UInt8]) -> [[UInt8]] { [bytes] }
     public func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8] { bytes }
@@ -48,7 +73,7 @@ public enum Ranks {
             throw UserError("started by a parallel launcher (\(launch.source ?? "launcher")=\(launch.size)) but this lips was built without MPI; rebuild with `make build MPI=1`, or start one process")
         }
         guard runsAcrossRanks else {
-            throw UserError("only `lips run` and `lips ranks` run across MPI ranks; start this command as one process")
+            throw UserError("only `lips run`, `lips bench` and `lips ranks` run across MPI ranks; start this command as one process")
         }
     }
 

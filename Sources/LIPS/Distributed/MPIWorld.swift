@@ -11,6 +11,7 @@ final class MPIWorld: Communicator, @unchecked Sendable {
     let rank: Int
     let size: Int
     private let world = lips_mpi_comm_world()
+    private(set) var traffic = CommunicatorTraffic()
 
     private init() {
         var provided: Int32 = 0
@@ -23,13 +24,33 @@ final class MPIWorld: Communicator, @unchecked Sendable {
         atexit { MPI_Finalize() }
     }
 
-    func maximum(_ value: Int64) -> Int64 {
-        var local = value, result: Int64 = 0
-        MPI_Allreduce(&local, &result, 1, lips_mpi_int64(), lips_mpi_max(), world)
+    /// Runs one collective, adding its bytes and time to `traffic`.
+    private func counting<Result>(sent: Int, _ call: () -> (Result, received: Int)) -> Result {
+        let started = DispatchTime.now()
+        let (result, received) = call()
+        traffic.calls += 1
+        traffic.bytesSent += sent
+        traffic.bytesReceived += received
+        traffic.seconds += Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         return result
     }
 
+    func maximum(_ value: Int64) -> Int64 {
+        counting(sent: 8) {
+            var local = value, result: Int64 = 0
+            MPI_Allreduce(&local, &result, 1, lips_mpi_int64(), lips_mpi_max(), world)
+            return (result, 8 * (size - 1))
+        }
+    }
+
     func allGather(_ bytes: [UInt8]) -> [[UInt8]] {
+        counting(sent: bytes.count) {
+            let parts = gatherAll(bytes)
+            return (parts, parts.reduce(0) { $0 + $1.count } - bytes.count)
+        }
+    }
+
+    private func gatherAll(_ bytes: [UInt8]) -> [[UInt8]] {
         var count = Int64(bytes.count)
         var counts = [Int64](repeating: 0, count: size)
         MPI_Allgather(&count, 1, lips_mpi_int64(), &counts, 1, lips_mpi_int64(), world)
@@ -49,6 +70,13 @@ final class MPIWorld: Communicator, @unchecked Sendable {
     }
 
     func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8] {
+        counting(sent: rank == root ? bytes.count : 0) {
+            let buffer = broadcastBytes(bytes, from: root)
+            return (buffer, rank == root ? 0 : buffer.count)
+        }
+    }
+
+    private func broadcastBytes(_ bytes: [UInt8], from root: Int) -> [UInt8] {
         var count = Int64(bytes.count)
         MPI_Bcast(&count, 1, lips_mpi_int64(), Int32(root), world)
         precondition(count <= Int64(Int32.max), "MPIWorld.broadcast: \(count) bytes in one call")

@@ -54,6 +54,7 @@ final class ThreadRanks: @unchecked Sendable {
         let group: ThreadRanks
         let rank: Int
         var size: Int { group.size }
+        var traffic: CommunicatorTraffic { CommunicatorTraffic() }
 
         init(group: ThreadRanks, rank: Int) {
             self.group = group
