@@ -13,8 +13,6 @@ public protocol Communicator: AnyObject {
     func maximum(_ value: Int64) -> Int64
     /// Every rank's `bytes` (any length each), in rank order, on every rank.
     func allGather(_ bytes: [UInt8]) -> [[UInt8]]
-    /// Rank `root`'s `bytes` on every rank (what the others pass is ignored).
-    func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8]
 }
 
 /// Totals over one rank's collective calls: the bytes it contributed and the bytes it received from
@@ -47,7 +45,6 @@ public final class SingleProcess: Communicator {
     public var traffic: CommunicatorTraffic { CommunicatorTraffic() }
     public func maximum(_ value: Int64) -> Int64 { value }
     public func allGather(_ bytes: [UInt8]) -> [[UInt8]] { [bytes] }
-    public func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8] { bytes }
 }
 
 public enum Ranks {

@@ -3,8 +3,8 @@ import CMPI
 import Foundation
 
 /// MPI_COMM_WORLD, initialised on first use with MPI_THREAD_FUNNELED (only the thread that drives
-/// the rounds calls MPI; the workers never do) and finalised at exit. Unchecked Sendable: its stored
-/// properties are constants, and MPI itself is only called from that one thread.
+/// the rounds calls MPI; the workers never do) and finalised at exit. Unchecked Sendable: MPI and
+/// the `traffic` counters are only touched from that one thread.
 final class MPIWorld: Communicator, @unchecked Sendable {
     static let shared = MPIWorld()
 
@@ -50,39 +50,41 @@ final class MPIWorld: Communicator, @unchecked Sendable {
         }
     }
 
+    /// The most bytes of one rank's part that one MPI call moves: MPI counts in Int32, so every call
+    /// must stay under 2³¹ bytes in all. `LIPS_MPI_PIECE_BYTES` lowers it (tests split small
+    /// gathers into many calls with it).
+    private lazy var piece: Int = {
+        let limit = Int(Int32.max) / size
+        let asked = ProcessInfo.processInfo.environment["LIPS_MPI_PIECE_BYTES"].flatMap { Int($0) } ?? limit
+        return max(1, min(limit, asked))
+    }()
+
+    /// A gather whose parts add up to more than `piece` × ranks bytes runs as several calls, each
+    /// taking up to `piece` bytes of every rank's part.
     private func gatherAll(_ bytes: [UInt8]) -> [[UInt8]] {
         var count = Int64(bytes.count)
         var counts = [Int64](repeating: 0, count: size)
         MPI_Allgather(&count, 1, lips_mpi_int64(), &counts, 1, lips_mpi_int64(), world)
-        let total = counts.reduce(0, +)
-        precondition(total <= Int64(Int32.max), "MPIWorld.allGather: \(total) bytes in one call")
-        let receiveCounts = counts.map { Int32($0) }
-        var offsets = [Int32](repeating: 0, count: size)
-        for r in 1..<max(1, size) { offsets[r] = offsets[r - 1] + receiveCounts[r - 1] }
-        var gathered = [UInt8](repeating: 0, count: Int(total))
-        bytes.withUnsafeBytes { send in
-            gathered.withUnsafeMutableBytes { receive in
-                _ = MPI_Allgatherv(send.baseAddress, Int32(bytes.count), lips_mpi_byte(),
-                                   receive.baseAddress, receiveCounts, offsets, lips_mpi_byte(), world)
+        let piece = piece
+        var parts = counts.map { [UInt8](repeating: 0, count: Int($0)) }
+        let calls = counts.map { (Int($0) + piece - 1) / piece }.max() ?? 0
+        for call in 0..<calls {
+            let ranges = counts.map { min(Int($0), call * piece) ..< min(Int($0), (call + 1) * piece) }
+            let receiveCounts = ranges.map { Int32($0.count) }
+            var offsets = [Int32](repeating: 0, count: size)
+            for r in 1..<max(1, size) { offsets[r] = offsets[r - 1] + receiveCounts[r - 1] }
+            var gathered = [UInt8](repeating: 0, count: ranges.reduce(0) { $0 + $1.count })
+            bytes[ranges[rank]].withUnsafeBytes { send in
+                gathered.withUnsafeMutableBytes { receive in
+                    _ = MPI_Allgatherv(send.baseAddress, receiveCounts[rank], lips_mpi_byte(),
+                                       receive.baseAddress, receiveCounts, offsets, lips_mpi_byte(), world)
+                }
+            }
+            for r in 0..<size where !ranges[r].isEmpty {
+                parts[r].replaceSubrange(ranges[r], with: gathered[Int(offsets[r]) ..< Int(offsets[r]) + ranges[r].count])
             }
         }
-        return (0..<size).map { Array(gathered[Int(offsets[$0])..<Int(offsets[$0] + receiveCounts[$0])]) }
-    }
-
-    func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8] {
-        counting(sent: rank == root ? bytes.count : 0) {
-            let buffer = broadcastBytes(bytes, from: root)
-            return (buffer, rank == root ? 0 : buffer.count)
-        }
-    }
-
-    private func broadcastBytes(_ bytes: [UInt8], from root: Int) -> [UInt8] {
-        var count = Int64(bytes.count)
-        MPI_Bcast(&count, 1, lips_mpi_int64(), Int32(root), world)
-        precondition(count <= Int64(Int32.max), "MPIWorld.broadcast: \(count) bytes in one call")
-        var buffer = rank == root ? bytes : [UInt8](repeating: 0, count: Int(count))
-        buffer.withUnsafeMutableBytes { _ = MPI_Bcast($0.baseAddress, Int32(count), lips_mpi_byte(), Int32(root), world) }
-        return buffer
+        return parts
     }
 }
 #endif

@@ -149,6 +149,13 @@ public final class Experiment {
             if leads { try AtomicFile.write(config.yaml(), to: path(Experiment.configFile)) }
         }
         let resumedFrom = simulation.nextRound
+        if communicator.size > 1 {
+            let round = Int64(resumedFrom)
+            let (latest, earliest) = (communicator.maximum(round), -communicator.maximum(-round))
+            guard latest == earliest else {
+                throw UserError("ranks disagree on the round to start from (\(earliest) to \(latest)) in \(directory): every rank must see the same run folder, on a file system they share")
+            }
+        }
         let ranks = communicator.size > 1 ? String(format: " × %d ranks", communicator.size) : ""
         report?(String(format: "lips: %@: %@ on %@, %d clients%@, %@, %d worker%@%@; server state %.1f MB per client%@",
                        directory, config.model, config.dataset, config.clients,
@@ -189,6 +196,11 @@ public final class Experiment {
         var snapshot = simulation.snapshot()
         guard communicator.size > 1 else {
             try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers).write(to: path(Experiment.checkpointFile))
+            // Shards of an earlier run across ranks, now that checkpoint.bin holds every client.
+            if FileManager.default.fileExists(atPath: path(Checkpoint.shardFolder)) {
+                removeShards(except: [])
+                try? FileManager.default.removeItem(atPath: path(Checkpoint.shardFolder))
+            }
             return
         }
         let names = (0..<communicator.size).map {

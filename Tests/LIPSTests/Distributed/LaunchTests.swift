@@ -34,6 +34,5 @@ import Testing
         #expect(world.rank == 0 && world.size == 1)
         #expect(world.maximum(-3) == -3)
         #expect(world.allGather([1, 2, 3]) == [[1, 2, 3]])
-        #expect(world.broadcast([9], from: 0) == [9])
     }
 }

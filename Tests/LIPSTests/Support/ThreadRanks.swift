@@ -2,8 +2,7 @@ import Foundation
 @testable import LIPS
 
 /// `size` ranks inside one test process, one thread each, exchanging through memory: the
-/// collectives MPI would run, with the same meaning (all-gather in rank order, integer maximum,
-/// broadcast from a root), so a multi-rank run can be checked without an MPI launcher.
+/// collectives MPI would run, with the same meaning (all-gather in rank order, integer maximum), so a multi-rank run can be checked without an MPI launcher.
 final class ThreadRanks: @unchecked Sendable {
     let size: Int
     private let condition = NSCondition()
@@ -67,8 +66,6 @@ final class ThreadRanks: @unchecked Sendable {
         }
 
         func allGather(_ bytes: [UInt8]) -> [[UInt8]] { group.exchange(rank: rank, bytes) }
-
-        func broadcast(_ bytes: [UInt8], from root: Int) -> [UInt8] { group.exchange(rank: rank, bytes)[root] }
     }
 
     private final class Results<Result>: @unchecked Sendable {
