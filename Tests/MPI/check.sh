@@ -24,6 +24,14 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 failures=0
 fail() { echo "Tests/MPI/check.sh: FAIL: $*" >&2; failures=$((failures + 1)); }
 rounds_written() { if [ -f "$1/metrics.jsonl" ]; then wc -l <"$1/metrics.jsonl"; else echo 0; fi; }
+# signal_rank SIGNAL RUN_FOLDER ROUNDS LAUNCHER_PID: once RUN_FOLDER holds ROUNDS rounds (polled, as
+# the run writes them), sends SIGNAL to the second rank process of that run (a rank, not mpirun).
+signal_rank() {
+    until [ "$(rounds_written "$2")" -ge "$3" ] || ! kill -0 "$4" 2>/dev/null; do sleep 0.2; done
+    local rank_pid
+    rank_pid=$(pgrep -f "^$mpi run .*--out $2\$" | sed -n 2p)
+    [ -n "$rank_pid" ] && kill "-$1" "$rank_pid"
+}
 
 "$SWIFT" build --product lips >/dev/null
 "$SWIFT" build --product lips --traits MPI --build-path .build/mpi >/dev/null
@@ -111,12 +119,7 @@ for resume_ranks in 2 3; do
     "${MPIRUN[@]}" -np 2 "$mpi" run --config "$out/base.yaml" --set rounds=40 --set participation=0.6 --workers 1 --quiet \
         --out "$stopped" >/dev/null 2>"$stopped.err" &
     launcher=$!
-    # The rank processes (not mpirun) of this run; signal the second one once two rounds are written.
-    until [ "$(rounds_written "$stopped")" -ge 2 ] || ! kill -0 "$launcher" 2>/dev/null; do
-        sleep 0.2
-    done
-    rank_pid=$(pgrep -f "^$mpi run .*--out $stopped\$" | sed -n 2p)
-    [ -n "$rank_pid" ] && kill -TERM "$rank_pid"
+    signal_rank TERM "$stopped" 2 "$launcher"
     if wait "$launcher"; then
         fail "the run signalled on one rank finished instead of stopping"
         continue
@@ -136,11 +139,7 @@ killed="$out/killed"
 timeout 120 "${MPIRUN[@]}" -np 2 "$mpi" run --config "$out/base.yaml" --set rounds=400 --workers 1 --quiet --out "$killed" \
     >/dev/null 2>"$killed.err" &
 launcher=$!
-until [ "$(rounds_written "$killed")" -ge 1 ] || ! kill -0 "$launcher" 2>/dev/null; do
-    sleep 0.2
-done
-rank_pid=$(pgrep -f "^$mpi run .*--out $killed\$" | sed -n 2p)
-[ -n "$rank_pid" ] && kill -KILL "$rank_pid"
+signal_rank KILL "$killed" 1 "$launcher"
 wait "$launcher" && status=0 || status=$?
 [ "$status" -ne 0 ] || fail "mpirun exited 0 after a rank was killed"
 [ "$status" -ne 124 ] || fail "the other rank hung after a rank was killed (timeout)"
