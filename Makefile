@@ -31,10 +31,12 @@ run: build
 	$(LIPS) run --preset fmnist-resnet8-lips --set rounds=$(RUN_ROUNDS) --out runs/fmnist-lips-r$(RUN_ROUNDS) --progress
 	$(LIPS) compare runs/fmnist-fedavg-r$(RUN_ROUNDS) runs/fmnist-lips-r$(RUN_ROUNDS) --dense
 
-## test: every test, debug build (bounds-checked buffers catch kernel index bugs); then, where Open
-## MPI is installed (mpirun and pkg-config ompi-c), the launch checks of Tests/MPI/check.sh
+## test: every test, debug build (bounds-checked buffers catch kernel index bugs), the command-line
+## checks of Tests/CLI/check.sh; then, where Open MPI is installed (mpirun and pkg-config ompi-c),
+## the MPI checks of Tests/MPI/check.sh
 test:
 	$(SWIFT) test
+	SWIFT=$(SWIFT) Tests/CLI/check.sh
 	@if command -v mpirun >/dev/null && pkg-config --exists ompi-c; then SWIFT=$(SWIFT) Tests/MPI/check.sh; \
 	  else echo "make test: Open MPI not installed (make setup MPI=1): MPI launch checks skipped"; fi
 

@@ -89,7 +89,7 @@ struct BenchRound: ParsableCommand {
             let samples = Double(clients * localEpochs * trainNum)
             let header = { (line: String) in
                 guard leads else { return }
-                if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+                if json { FileHandle.standardError.writeIgnoringErrors(Data((line + "\n").utf8)) } else { print(line) }
             }
             header("model \(model), \(clients) clients x \(localEpochs) epochs x \(trainNum) samples, eval \(testNum)/client, \(method), bn \(bn), \(simulation.pool.workers) workers"
                    + (ranks > 1 ? " per rank x \(ranks) ranks (aggregation blocks of \(aggregationBlock))" : ""))

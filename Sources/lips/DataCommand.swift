@@ -59,7 +59,7 @@ struct DataStats: ParsableCommand {
             print(lines.joined(separator: "\n"))
             let mean = Double(classesPerClient.reduce(0, +)) / Double(clients)
             let totals = perClass.map { $0.reduce(0, +) }
-            FileHandle.standardError.write(Data(String(format: """
+            FileHandle.standardError.writeIgnoringErrors(Data(String(format: """
                 %@ %@, %d clients × %d train / %d test, seed %llu: %.2f classes per client on average (min %d, max %d); \
                 per class %d–%d train samples in total
 
@@ -148,7 +148,7 @@ struct DataSplit: ParsableCommand {
             try resolved.validate()
             let data = try Experiment.loadData(resolved)
             try AtomicFile.write(try Experiment.splitJSON(resolved, data: data), to: out)
-            FileHandle.standardError.write(Data("""
+            FileHandle.standardError.writeIgnoringErrors(Data("""
                 \(out): \(resolved.dataset) \(resolved.partitionScheme), \(resolved.clients) clients × \
                 \(resolved.trainPerClient) train / \(resolved.testPerClient) test, seed \(resolved.seed)
 

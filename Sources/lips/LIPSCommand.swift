@@ -13,6 +13,8 @@ struct LIPSCommand: ParsableCommand {
     /// Before anything else: OpenBLAS's kernels must match the processor (`BLASKernel`).
     /// A multi-rank launch of a build without MPI is refused first: every rank would run the whole job.
     static func main() {
+        // A closed output (a pipe whose reader died) must fail a write, not kill the run mid-round.
+        signal(SIGPIPE, SIG_IGN)
         do {
             // `lips run`, `lips bench` and `lips ranks` know what to do on several ranks; the rest run as one process.
             let command = CommandLine.arguments.dropFirst().first
@@ -34,7 +36,7 @@ func reportingUserErrors(_ body: () throws -> Void) throws {
     } catch let error as UserError {
         let launch = Ranks.launch
         let rank = launch.isParallel ? " (rank \(launch.rank) of \(launch.size))" : ""
-        FileHandle.standardError.write(Data("lips: error\(rank): \(error.message)\n".utf8))
+        FileHandle.standardError.writeIgnoringErrors(Data("lips: error\(rank): \(error.message)\n".utf8))
         throw ExitCode(2)
     }
 }

@@ -22,7 +22,7 @@ struct PlotCommand: ParsableCommand {
     func run() throws {
         try reportingUserErrors {
             let collection = try RunCollection.load(folders)
-            for note in collection.notes { FileHandle.standardError.write(Data("lips: note: \(note)\n".utf8)) }
+            for note in collection.notes { FileHandle.standardError.writeIgnoringErrors(Data("lips: note: \(note)\n".utf8)) }
             for path in try SweepPlots.write(collection, to: out ?? folders[0]) { print(path) }
         }
     }

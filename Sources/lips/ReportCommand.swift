@@ -21,14 +21,14 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         try reportingUserErrors {
             let collection = try RunCollection.load(folders)
-            for note in collection.notes { FileHandle.standardError.write(Data("lips: note: \(note)\n".utf8)) }
+            for note in collection.notes { FileHandle.standardError.writeIgnoringErrors(Data("lips: note: \(note)\n".utf8)) }
             let report = SweepReport(collection)
             let directory = out ?? folders[0]
             let markdown = report.markdown()
             try AtomicFile.write(markdown, to: (directory as NSString).appendingPathComponent("report.md"))
             try AtomicFile.write(report.csv(), to: (directory as NSString).appendingPathComponent("report.csv"))
             print(markdown, terminator: "")
-            FileHandle.standardError.write(Data("lips: \(collection.runs.count) runs in \(report.rows.count) groups; wrote \(directory)/report.md and \(directory)/report.csv\n".utf8))
+            FileHandle.standardError.writeIgnoringErrors(Data("lips: \(collection.runs.count) runs in \(report.rows.count) groups; wrote \(directory)/report.md and \(directory)/report.csv\n".utf8))
         }
     }
 }

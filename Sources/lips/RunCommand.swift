@@ -10,7 +10,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
         The run folder gets config.yaml (the resolved config), metrics.jsonl and metrics.csv (one row per \
         round), layers.csv (layer-wise inertia) and checkpoint.bin. Ctrl-C finishes the current round and saves \
-        a checkpoint; `lips run --out DIR` continues it and ends bitwise where an uninterrupted run would.
+        a checkpoint, then exits with status 75 (0: every round done; 2: an error, in one line); `lips run --out DIR` \
+        continues it and ends bitwise where an uninterrupted run would.
 
         Examples:
           lips run --preset fmnist-resnet8-lips --out runs/lips
@@ -61,7 +62,7 @@ struct RunCommand: ParsableCommand {
             StopSignal.install()
             let communicator = Ranks.world()
             let outcome = try experiment.run(communicator: communicator, report: showProgress ? { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                FileHandle.standardError.writeIgnoringErrors(Data((line + "\n").utf8))
             } : nil)
             switch outcome {
             case .finished where communicator.rank != 0:
@@ -73,7 +74,7 @@ struct RunCommand: ParsableCommand {
                     print("\(directory): \(rounds) rounds done; metrics in \(directory)/metrics.csv")
                 }
             case .interrupted:
-                throw ExitCode(130)
+                throw ExitCode(stoppedWithCheckpointStatus)
             }
         }
     }

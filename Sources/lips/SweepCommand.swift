@@ -56,7 +56,7 @@ struct SweepCommand: ParsableCommand {
             let summary = try runner.run(report: { line in
                 let isRound = line.hasPrefix("round ") || (line.hasPrefix("[") && line.contains("] round "))
                 guard showProgress || (!isRound && !quiet) else { return }
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                FileHandle.standardError.writeIgnoringErrors(Data((line + "\n").utf8))
             })
             var parts = ["\(summary.finished.count) finished"]
             if !summary.resumed.isEmpty { parts.append("\(summary.resumed.count) of them resumed") }
@@ -66,7 +66,7 @@ struct SweepCommand: ParsableCommand {
             print("\(directory): shard \(chosen), \(runner.shardRuns.count) of \(plan.runs.count) runs: " + parts.joined(separator: ", "))
             guard summary.interrupted.isEmpty && summary.notStarted.isEmpty else {
                 print("rerun the same command to continue")
-                throw ExitCode(130)
+                throw ExitCode(stoppedWithCheckpointStatus)
             }
             print("next: lips report \(directory) && lips plot \(directory)")
         }

@@ -17,8 +17,8 @@ private nonisolated(unsafe) var stopRequested: Int32 = 0
 private nonisolated(unsafe) var previousHandlers: [(signal: Int32, handler: StopSignal.Handler?)] = []
 
 /// Graceful interruption: the first Ctrl-C (or SIGTERM, which batch schedulers send before
-/// killing a job) asks the run loop to stop after the current round and save a checkpoint; a
-/// second one exits at once with status 128 + signal (130 for Ctrl-C). Nothing is lost either
+/// killing a job) asks the run loop to stop after the current round and save a checkpoint (the CLI
+/// then exits with status 75); a second one exits at once with status 128 + signal (130 for Ctrl-C). Nothing is lost either
 /// way: checkpoints are written atomically, so the last one stays valid.
 public enum StopSignal {
     /// A C signal handler.
