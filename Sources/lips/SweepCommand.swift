@@ -63,6 +63,7 @@ struct SweepCommand: ParsableCommand {
             parts.append("\(summary.skipped.count) skipped (already finished)")
             if !summary.interrupted.isEmpty { parts.append("\(summary.interrupted.count) interrupted") }
             if !summary.notStarted.isEmpty { parts.append("\(summary.notStarted.count) not started") }
+            if !summary.busy.isEmpty { parts.append("\(summary.busy.count) left to another process running them") }
             print("\(directory): shard \(chosen), \(runner.shardRuns.count) of \(plan.runs.count) runs: " + parts.joined(separator: ", "))
             guard summary.interrupted.isEmpty && summary.notStarted.isEmpty else {
                 print("rerun the same command to continue")

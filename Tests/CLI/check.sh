@@ -1,8 +1,9 @@
 #!/bin/bash
 # Checks of the `lips` binary as a shell or a batch scheduler drives it (`make test` runs them):
 #  - a progress pipe whose reader has gone (`lips run … | head -1`) costs no round: the run finishes;
-#  - a run stopped by SIGINT/SIGTERM saves its checkpoint and exits with status 75, and resumes to
-#    the end.
+#  - a run stopped by SIGINT/SIGTERM saves its checkpoint and exits with status 75;
+#  - a second `lips run` on a folder that a running one holds is refused in one line, before it
+#    writes anything, and the folder runs again once the first has ended.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SWIFT=${SWIFT:-swift}
@@ -45,8 +46,31 @@ wait "$run" && status=0 || status=$?
 [ "$status" = 75 ] || fail "a run stopped by SIGINT exited with status $status, expected 75"
 [ -f "$out/stopped/checkpoint.bin" ] || fail "a run stopped by SIGINT left no checkpoint"
 
+# 3. While the stopped run runs again, a second process on its folder is refused.
+before=$(rounds_written "$out/stopped")
+"$lips" run --out "$out/stopped" --quiet 2>/dev/null &
+run=$!
+until [ "$(rounds_written "$out/stopped")" -gt "$before" ] || ! kill -0 "$run" 2>/dev/null; do sleep 0.2; done
+config_before=$(md5sum <"$out/stopped/config.yaml")
+if "$lips" run --config "$out/tiny.yaml" --set rounds=400 --out "$out/stopped" --quiet 2>"$out/second.err"; then
+    fail "a second run on a folder in use was not refused"
+fi
+grep -q "^lips: error: $out/stopped is in use by another lips process (pid $run)" "$out/second.err" \
+    || fail "no one-line 'in use' refusal: $(head -2 "$out/second.err")"
+[ "$(wc -l <"$out/second.err")" = 1 ] || fail "the refusal is not one line"
+[ "$(md5sum <"$out/stopped/config.yaml")" = "$config_before" ] || fail "the refused run changed config.yaml"
+kill -TERM "$run"
+wait "$run" || true
+before=$(rounds_written "$out/stopped")
+"$lips" run --out "$out/stopped" --quiet 2>/dev/null &
+run=$!
+until [ "$(rounds_written "$out/stopped")" -gt "$before" ] || ! kill -0 "$run" 2>/dev/null; do sleep 0.2; done
+kill -TERM "$run"
+wait "$run" && status=0 || status=$?
+[ "$status" = 75 ] || fail "the folder did not run again after its holder ended (status $status)"
+
 if [ "$failures" -gt 0 ]; then
     echo "Tests/CLI/check.sh: $failures failure(s)" >&2
     exit 1
 fi
-echo "Tests/CLI/check.sh: CLI checks passed (closed pipe, graceful stop)"
+echo "Tests/CLI/check.sh: CLI checks passed (closed pipe, graceful stop, folder in use)"

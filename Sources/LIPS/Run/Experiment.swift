@@ -93,6 +93,26 @@ public final class Experiment {
 
     private func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
+    /// The folder's lock while this experiment holds it (`lock()`), released when it is freed.
+    private var folderLock: RunFolderLock?
+
+    /// Takes the run folder's lock for this process, so no other process runs it meanwhile;
+    /// returns the holder's pid (nil if unknown) in `.held` when another one does. `run` takes it
+    /// itself; a caller that would rather skip a busy folder than fail (a sweep) takes it first.
+    @discardableResult
+    public func lock() throws -> FolderLockResult {
+        if folderLock != nil { return .acquired }
+        let (lock, holder) = try RunFolderLock.acquire(directory)
+        guard let lock else { return .held(holder: holder) }
+        folderLock = lock
+        return .acquired
+    }
+
+    public enum FolderLockResult: Equatable, Sendable {
+        case acquired
+        case held(holder: Int32?)
+    }
+
     /// Loads the data the config names.
     public static func loadData(_ config: ExperimentConfig) throws -> DatasetPair {
         try DatasetCatalog.load(config.dataset, directory: config.dataDirectory, seed: config.seed,
@@ -121,9 +141,11 @@ public final class Experiment {
     @discardableResult
     public func run(data given: DatasetPair? = nil, workers: Int? = nil, communicator: Communicator = SingleProcess(),
                     report: ((String) -> Void)? = nil, shouldStop: () -> Bool = { StopSignal.requested }) throws -> Outcome {
+        let leads = communicator.rank == 0
+        // One process writes the folder: rank 0 holds its lock for every rank.
+        if leads, case .held(let holder) = try lock() { throw RunFolderLock.inUse(directory, holder: holder) }
         let data = try given ?? Experiment.loadData(config)
         let simulation = try Simulation(config: config, data: data, workers: workers, communicator: communicator)
-        let leads = communicator.rank == 0
         let report = leads ? report : nil
         var rounds: [RoundMetrics] = [], layers: [LayerMetrics] = []
         if FileManager.default.fileExists(atPath: path(Experiment.checkpointFile)) {

@@ -29,6 +29,8 @@ public struct SweepRunner: Sendable {
         public var interrupted: [String] = []
         /// Runs not started because the sweep was stopped.
         public var notStarted: [String] = []
+        /// Runs another process was running (their folder locked), left to it.
+        public var busy: [String] = []
     }
 
     /// Throws a `UserError` for `parallelRuns` < 1 or `workers` < 0.
@@ -112,7 +114,7 @@ public struct SweepRunner: Sendable {
         return try shared.summary(names: runs.map(\.name))
     }
 
-    enum RunResult: Sendable { case skipped, finished(resumed: Bool), interrupted }
+    enum RunResult: Sendable { case skipped, finished(resumed: Bool), interrupted, busy }
 
     private func runOne(_ run: SweepPlan.Run, workers: Int?, cached: inout (key: String, data: DatasetPair)?,
                         report: (@Sendable (String) -> Void)?, prefixRounds: Bool,
@@ -125,6 +127,10 @@ public struct SweepRunner: Sendable {
             var config = run.config
             if let workers { config.workers = workers }
             let experiment = try Experiment(directory: path(of: run), config: config)
+            if case .held(let holder) = try experiment.lock() {
+                report?("lips: \(path(of: run)): in use by another lips process\(holder.map { " (pid \($0))" } ?? ""), skipped")
+                return .busy
+            }
             let key = SweepRunner.dataKey(config)
             let data: DatasetPair
             if let cached, cached.key == key {
@@ -187,6 +193,7 @@ private final class SweepState: @unchecked Sendable {
             case .failure(let error)?: throw error
             case .success(.skipped)?: summary.skipped.append(name)
             case .success(.interrupted)?: summary.interrupted.append(name)
+            case .success(.busy)?: summary.busy.append(name)
             case .success(.finished(let resumed))?:
                 summary.finished.append(name)
                 if resumed { summary.resumed.append(name) }

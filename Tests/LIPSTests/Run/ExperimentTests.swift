@@ -81,6 +81,26 @@ import Testing
         expectUserError("holds no run") { _ = try Experiment(directory: folder.file("empty"), config: nil) }
     }
 
+    /// While one holder runs a folder (its lock open), another is refused before it writes
+    /// anything; once the holder is gone, the folder runs. (flock conflicts between two open file
+    /// descriptions, so two holders in one process stand for two processes.)
+    @Test func aFolderInUseIsRefusedUntilItsHolderEnds() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let config = Self.config(rounds: 1)
+        var holder: Experiment? = try Experiment(directory: folder.path, config: config)
+        #expect(try holder?.lock() == .acquired)
+        let lockText = try String(contentsOfFile: folder.file(".lips.lock"), encoding: .utf8)
+        expectUserError("is in use by another lips process (pid \(getpid()))") {
+            try Experiment(directory: folder.path, config: config).run(data: SimulationTests.data)
+        }
+        #expect(lockText == "\(getpid())\n")
+        #expect(!FileManager.default.fileExists(atPath: folder.file("config.yaml")), "the refused run wrote its config")
+        holder = nil
+        #expect(try Experiment(directory: folder.path, config: config).run(data: SimulationTests.data)
+                == .finished(rounds: 1, resumedFrom: 0))
+    }
+
     @Test func aDamagedCheckpointIsRefusedWithAClearError() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }

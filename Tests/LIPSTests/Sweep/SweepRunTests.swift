@@ -166,6 +166,21 @@ import FoundationXML
         #expect(try runner.state(of: plan.runs[0]) == .finished)
     }
 
+    /// A run whose folder another process holds is left to it; the sweep runs the others.
+    @Test func aSweepSkipsARunAnotherProcessHolds() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let plan = try SweepPlan.load(yaml: Self.sweepYAML.replacingOccurrences(of: "seed: [2, 3]", with: "seed: [2]"), source: "sweep.yaml")
+        let held = try Experiment(directory: folder.file(plan.runs[0].name), config: plan.runs[0].config)
+        #expect(try held.lock() == .acquired)
+        let lines = LineLog()
+        let summary = try SweepRunner(plan: plan, directory: folder.path, workers: 1)
+            .run(report: { lines.append($0) }, shouldStop: { false })
+        #expect(summary.busy == [plan.runs[0].name] && summary.finished == [plan.runs[1].name])
+        #expect(lines.all.contains { $0.contains("\(plan.runs[0].name): in use by another lips process (pid \(getpid())), skipped") })
+        #expect(!FileManager.default.fileExists(atPath: folder.file(plan.runs[0].name + "/metrics.jsonl")))
+    }
+
     @Test func aFolderHoldingAnotherRunIsRefusedByName() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
