@@ -15,12 +15,17 @@ public struct Checkpoint: Sendable {
     /// The shard files holding the client state, relative to the checkpoint's folder (empty when
     /// `snapshot` holds it).
     public var shards: [String]
+    /// The run's config as `ExperimentConfig.identity()` writes it (the keys that decide the
+    /// results), so a resume can refuse a config edited since; nil in checkpoints written before.
+    public var configIdentity: String?
 
-    public init(snapshot: SimulationSnapshot, rounds: [RoundMetrics], layers: [LayerMetrics], shards: [String] = []) {
+    public init(snapshot: SimulationSnapshot, rounds: [RoundMetrics], layers: [LayerMetrics], shards: [String] = [],
+                configIdentity: String? = nil) {
         self.snapshot = snapshot
         self.rounds = rounds
         self.layers = layers
         self.shards = shards
+        self.configIdentity = configIdentity
     }
 
     /// The small part, as JSON: the round, per-client flags and the metrics rows.
@@ -34,6 +39,7 @@ public struct Checkpoint: Sendable {
         var rounds: [RoundMetrics]
         var layers: [LayerMetrics]
         var shards: [String]?
+        var config: String?
     }
 
     /// The archive: `state` (JSON) and one section per array, named after what it holds.
@@ -43,7 +49,7 @@ public struct Checkpoint: Sendable {
         try archive.add("state", json: State(nextRound: s.nextRound, clients: s.clients.clients,
                                              hasGradient: s.clients.hasGradient, hasMask: s.clients.hasMask,
                                              hasLocal: s.clients.hasLocal, rounds: rounds, layers: layers,
-                                             shards: shards.isEmpty ? nil : shards))
+                                             shards: shards.isEmpty ? nil : shards, config: configIdentity))
         archive.add("global.parameters", floats: s.global)
         archive.add("global.statistics", floats: s.globalStatistics)
         archive.add("reference.parameters", floats: s.reference)
@@ -98,7 +104,7 @@ public struct Checkpoint: Sendable {
             globalStatistics: try archive.floats("global.statistics"),
             reference: try archive.floats("reference.parameters"), clients: clients)
         return Checkpoint(snapshot: snapshot, rounds: state.rounds, layers: state.layers,
-                          shards: mergingShards ? [] : shards)
+                          shards: mergingShards ? [] : shards, configIdentity: state.config)
     }
 
     // MARK: Shards

@@ -84,11 +84,17 @@ public final class Experiment {
 
     /// Names the first key whose value differs between two configs, for the error message.
     static func firstDifference(_ a: ExperimentConfig, _ b: ExperimentConfig) -> String {
-        let left = a.identity().split(separator: "\n"), right = b.identity().split(separator: "\n")
+        let (x, y) = firstDifferingLines(a.identity(), b.identity())
+        return "it has \(x), asked \(y)"
+    }
+
+    /// The first line ("key: value") on which two `identity()` texts differ.
+    static func firstDifferingLines(_ a: String, _ b: String) -> (String, String) {
+        let left = a.split(separator: "\n"), right = b.split(separator: "\n")
         for (x, y) in zip(left, right) where x != y {
-            return "it has \(x.trimmingCharacters(in: .whitespaces)), asked \(y.trimmingCharacters(in: .whitespaces))"
+            return (x.trimmingCharacters(in: .whitespaces), y.trimmingCharacters(in: .whitespaces))
         }
-        return "the configs differ"
+        return ("another config", "this one")
     }
 
     private func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
@@ -151,6 +157,10 @@ public final class Experiment {
         if FileManager.default.fileExists(atPath: path(Experiment.checkpointFile)) {
             if leads { try AtomicFile.write(config.yaml(), to: path(Experiment.configFile)) }
             let checkpoint = try Checkpoint.read(from: path(Experiment.checkpointFile))
+            if let recorded = checkpoint.configIdentity, recorded != config.identity() {
+                let (made, now) = Experiment.firstDifferingLines(recorded, config.identity())
+                throw UserError("\(path(Experiment.configFile)) was changed since its checkpoint (made with \(made), now \(now)); put it back, or start a new run in another folder")
+            }
             try simulation.restore(checkpoint.snapshot)
             for shard in checkpoint.shards {
                 try simulation.restoreClients(Checkpoint.readShard(path(shard), round: checkpoint.snapshot.nextRound))
@@ -217,7 +227,8 @@ public final class Experiment {
         let communicator = simulation.communicator
         var snapshot = simulation.snapshot()
         guard communicator.size > 1 else {
-            try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers).write(to: path(Experiment.checkpointFile))
+            try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers, configIdentity: config.identity())
+                .write(to: path(Experiment.checkpointFile))
             // Shards of an earlier run across ranks, now that checkpoint.bin holds every client.
             if FileManager.default.fileExists(atPath: path(Checkpoint.shardFolder)) {
                 removeShards(except: [])
@@ -242,7 +253,8 @@ public final class Experiment {
             snapshot.clients = ClientStoreSnapshot(clients: [], hasGradient: [], hasMask: [], hasLocal: [], maskWords: [],
                                                    localValues: [], halfGradients: [], singleGradients: [])
             do {
-                try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers, shards: names)
+                try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers, shards: names,
+                               configIdentity: config.identity())
                     .write(to: path(Experiment.checkpointFile))
                 removeShards(except: Set(names))
             } catch {

@@ -101,6 +101,30 @@ import Testing
                 == .finished(rounds: 1, resumedFrom: 0))
     }
 
+    /// A config.yaml edited after a checkpoint (a result-affecting key, or fewer rounds than are
+    /// done) is refused on resume instead of mixing two runs; a runtime key may change.
+    @Test func aConfigEditedSinceTheCheckpointIsRefused() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let config = Self.config(rounds: 4)
+        var stop = false
+        let first = try Experiment(directory: folder.path, config: config).run(
+            data: SimulationTests.data, workers: 1, report: { if $0.hasPrefix("round 2/") { stop = true } }, shouldStop: { stop })
+        #expect(first == .interrupted(round: 2))
+        for (key, value, recorded) in [("lr", "0.5", "lr: 0.05"), ("rounds", "2", "rounds: 4")] {
+            var edited = config
+            try edited.apply(setting: "\(key)=\(value)")
+            try AtomicFile.write(edited.yaml(), to: folder.file("config.yaml"))
+            expectUserError("config.yaml was changed since its checkpoint (made with \(recorded), now \(key): \(value))") {
+                try Experiment(directory: folder.path, config: nil).run(data: SimulationTests.data)
+            }
+        }
+        var runtime = config
+        runtime.workers = 3
+        try AtomicFile.write(runtime.yaml(), to: folder.file("config.yaml"))
+        #expect(try Experiment(directory: folder.path, config: nil).run(data: SimulationTests.data) == .finished(rounds: 4, resumedFrom: 2))
+    }
+
     @Test func aDamagedCheckpointIsRefusedWithAClearError() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
