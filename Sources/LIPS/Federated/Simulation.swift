@@ -36,6 +36,8 @@ public final class Simulation {
     /// masks, local BN state), one model per client: the part of the evaluation that a reference
     /// implementation scoring every client's received model does too (`lips bench round` reports it).
     public private(set) var secondsScoringPersonalModels = 0.0
+    /// The first client (in client order) whose training loss was not finite in the last round.
+    public private(set) var firstClientWithNonFiniteLoss: Int?
     /// The round `runRound()` runs next.
     public private(set) var nextRound = 0
     func setNextRound(_ round: Int) { nextRound = round }
@@ -189,6 +191,17 @@ public final class Simulation {
         return (metrics, layers)
     }
 
+    /// What went non-finite in the last round, if anything: its training loss (naming the first
+    /// client whose loss did) or the new global model. nil when the round is sound.
+    public func divergence(_ row: RoundMetrics) -> String? {
+        if !row.trainLoss.isFinite {
+            return "train loss \(row.trainLoss)" + (firstClientWithNonFiniteLoss.map { ", first at client \($0)" } ?? "")
+        }
+        let finite = global.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) }
+            && globalStatistics.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) }
+        return finite ? nil : "the global model holds non-finite values"
+    }
+
     private func seconds(_ from: DispatchTime, _ to: DispatchTime) -> Double {
         Double(to.uptimeNanoseconds - from.uptimeNanoseconds) / 1e9
     }
@@ -226,7 +239,9 @@ public final class Simulation {
         sum.finish()
         if communicator.size > 1 { sum.fold(parts: communicator.allGather(sum.encodedBlocks())) }
         var lossSum = 0.0, correct = 0, samples = 0
-        for result in ClientResult.gathered(results.array, communicator: communicator) {
+        let all = ClientResult.gathered(results.array, communicator: communicator)
+        firstClientWithNonFiniteLoss = all.first { !$0.loss.isFinite }?.client
+        for result in all {
             lossSum += result.loss * Double(result.samples)
             correct += result.correct
             samples += result.samples

@@ -75,6 +75,8 @@ public struct CheckpointArchive: Sendable {
     public mutating func add<Value: Encodable>(_ name: String, json value: Value) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // A metric may be non-finite (an fp16 gradient that overflowed); JSON has no such numbers.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do {
             add(name, bytes: Array(try encoder.encode(value)))
         } catch {
@@ -108,7 +110,9 @@ public struct CheckpointArchive: Sendable {
     public func json<Value: Decodable>(_ name: String, as type: Value.Type = Value.self) throws -> Value {
         let bytes = try section(name)
         do {
-            return try JSONDecoder().decode(type, from: Data(bytes))
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            return try decoder.decode(type, from: Data(bytes))
         } catch {
             throw UserError("\(source): section '\(name)' does not hold a valid \(type) (\(CheckpointArchive.reason(error)))")
         }

@@ -200,10 +200,13 @@ public final class Experiment {
             let (row, layerRows) = simulation.runRound()
             rounds.append(row)
             layers += layerRows
-            if leads {
-                try MetricsFiles.write(rounds: rounds, layers: layers, to: directory)
-                try saveGlobalModel(simulation, round: row.round)
+            if leads { try MetricsFiles.write(rounds: rounds, layers: layers, to: directory) }
+            if let problem = simulation.divergence(row) {
+                // The diverged round stays in the metrics files for a look; no checkpoint or model holds it.
+                let kept = lastCheckpoint > 0 ? "the checkpoint after round \(lastCheckpoint - 1) is kept" : "no checkpoint was written"
+                throw UserError("round \(row.round) diverged (\(problem)); stopped, \(kept). Lower lr (\(config.learningRate)) and start a new run in another folder")
             }
+            if leads { try saveGlobalModel(simulation, round: row.round) }
             report?(Experiment.progressLine(row, rounds: rounds, total: config.rounds))
             let done = simulation.nextRound
             let periodic = config.checkpointEvery > 0 && done % config.checkpointEvery == 0

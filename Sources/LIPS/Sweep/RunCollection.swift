@@ -83,7 +83,12 @@ public struct RunCollection: Sendable {
             let metrics = try MetricsFiles.read(from: folder)
             guard !metrics.rounds.isEmpty else { notes.append("\(folder): no rounds yet"); return }
             let record = RunRecord(name: name, directory: folder, config: config, rounds: metrics.rounds, layers: metrics.layers)
-            if !record.isFinished {
+            // A diverged round: a non-finite loss, or a global update that is (its layer rows).
+            let nonFinite = Set(record.rounds.filter { !$0.trainLoss.isFinite }.map(\.round))
+                .union(record.layers.filter { !$0.relativeUpdate.isFinite }.map(\.round))
+            if let diverged = nonFinite.min() {
+                notes.append("\(folder): diverged at round \(diverged), counted as it stands")
+            } else if !record.isFinished {
                 notes.append("\(folder): unfinished (\(Set(record.rounds.map(\.round)).count) of \(config.rounds) rounds), counted as it stands")
             }
             runs.append(record)

@@ -125,6 +125,42 @@ import Testing
         #expect(try Experiment(directory: folder.path, config: nil).run(data: SimulationTests.data) == .finished(rounds: 4, resumedFrom: 2))
     }
 
+    /// A learning rate that blows the model up stops the run at the round it diverged, with one
+    /// line naming the round and the first client whose loss went non-finite; the round's metrics
+    /// are written (NaN as null), the last good checkpoint stays, and the report flags the run.
+    @Test func aDivergedRunStopsAtItsRoundKeepingTheLastGoodCheckpoint() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        var config = Self.config(rounds: 6)
+        config.method = .fedavg
+        config.learningRate = 1e30
+        expectUserError("round 0 diverged (", "); stopped, no checkpoint was written") {
+            try Experiment(directory: folder.path, config: config).run(data: SimulationTests.data, workers: 2)
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.file("checkpoint.bin")))
+        let rows = try MetricsFiles.readJSONLines(String(contentsOfFile: folder.file("metrics.jsonl"), encoding: .utf8))
+        #expect(rows.count == 1)
+        let notes = try RunCollection.load([folder.path]).notes
+        #expect(notes == [folder.path + ": diverged at round 0, counted as it stands"])
+
+        // Diverging later: the checkpoint of the last sound round is what stays.
+        let later = try TemporaryFolder()
+        defer { later.cleanup() }
+        config.learningRate = 0.05
+        var stop = false
+        _ = try Experiment(directory: later.path, config: config).run(
+            data: SimulationTests.data, workers: 1, report: { if $0.hasPrefix("round 2/") { stop = true } }, shouldStop: { stop })
+        let good = try Checkpoint.read(from: later.file("checkpoint.bin"))
+        var hot = good.snapshot
+        hot.global = hot.global.map { $0 * 1e30 }   // as if the model had blown up in round 2
+        try Checkpoint(snapshot: hot, rounds: good.rounds, layers: good.layers, configIdentity: config.identity())
+            .write(to: later.file("checkpoint.bin"))
+        expectUserError("round 2 diverged", "the checkpoint after round 1 is kept") {
+            try Experiment(directory: later.path, config: nil).run(data: SimulationTests.data, workers: 1)
+        }
+        #expect(try Checkpoint.read(from: later.file("checkpoint.bin")).snapshot.nextRound == 2)
+    }
+
     @Test func aDamagedCheckpointIsRefusedWithAClearError() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
