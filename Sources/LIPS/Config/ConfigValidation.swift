@@ -8,26 +8,27 @@ extension ExperimentConfig {
         try require(DatasetCatalog.names.contains(Self.canonicalName(dataset, among: DatasetCatalog.names)), "dataset", "one of \(DatasetCatalog.names.joined(separator: ", "))", "'\(dataset)'")
         if partition == .dirichlet { try require(alpha > 0 && alpha.isFinite, "alpha", "> 0", alpha) }
         try require(classesPerClient >= 1, "classes_per_client", "≥ 1", classesPerClient)
-        try require(clients >= 1, "clients", "≥ 1", clients)
-        try require(trainPerClient >= 1, "train_num", "≥ 1", trainPerClient)
-        try require(testPerClient >= 0, "test_num", "≥ 0", testPerClient)
+        try require(clients >= 1 && clients <= 10_000_000, "clients", "between 1 and 10,000,000", clients)
+        try require(trainPerClient >= 1 && trainPerClient <= 100_000_000, "train_num", "between 1 and 100,000,000", trainPerClient)
+        try require(testPerClient >= 0 && testPerClient <= 100_000_000, "test_num", "between 0 and 100,000,000", testPerClient)
         try require(normalizeMean.allSatisfy(\.isFinite), "normalize_mean", "finite numbers", normalizeMean)
         try require(normalizeMean.count == normalizeStd.count, "normalize_std",
                     "one value per normalize_mean value (\(normalizeMean.count))", normalizeStd.count)
         try require(normalizeStd.allSatisfy { $0 > 0 && $0.isFinite }, "normalize_std", "positive numbers", normalizeStd)
-        try require(rotationDegrees >= 0 && rotationDegrees.isFinite, "rotation", "≥ 0 (degrees)", rotationDegrees)
-        try require(cropPadding >= 0, "crop_padding", "≥ 0", cropPadding)
+        try require(rotationDegrees >= 0 && rotationDegrees <= 180, "rotation", "between 0 and 180 (degrees)", rotationDegrees)
+        try require(cropPadding >= 0 && cropPadding <= 1024, "crop_padding", "between 0 and 1024", cropPadding)
         if let splitFile { try require(!splitFile.isEmpty, "split_file", "a file name (or null)", "''") }
         if let splitSHA256 {
             try require(splitSHA256.count == 64 && splitSHA256.allSatisfy { "0123456789abcdef".contains($0) },
                         "split_sha256", "64 lowercase hex digits (or null)", "'\(splitSHA256)'")
         }
         if (try? Shape.parse(syntheticShape)) == nil {
-            throw UserError("config: 'synthetic_shape' must be CxHxW with positive integers (e.g. 3x32x32), found '\(syntheticShape)'")
+            throw UserError("config: 'synthetic_shape' must be CxHxW with positive integers, at most \(Shape.maximumChannels) channels and \(Shape.maximumSide)x\(Shape.maximumSide) pixels (e.g. 3x32x32), found '\(syntheticShape)'")
         }
-        try require(syntheticClasses >= 2, "synthetic_classes", "≥ 2", syntheticClasses)
-        try require(syntheticTrain >= 1, "synthetic_train", "≥ 1", syntheticTrain)
-        try require(syntheticTest >= 0, "synthetic_test", "≥ 0", syntheticTest)
+        try require(syntheticClasses >= 2 && syntheticClasses <= Model.maximumClasses, "synthetic_classes",
+                    "between 2 and \(Model.maximumClasses)", syntheticClasses)
+        try require(syntheticTrain >= 1 && syntheticTrain <= 100_000_000, "synthetic_train", "between 1 and 100,000,000", syntheticTrain)
+        try require(syntheticTest >= 0 && syntheticTest <= 100_000_000, "synthetic_test", "between 0 and 100,000,000", syntheticTest)
         // Model and local training
         try require(Model.architectureNames.contains(Self.canonicalName(model, among: Model.architectureNames)), "model", "one of \(Model.architectureNames.joined(separator: ", "))", "'\(model)'")
         if let initFrom { try require(!initFrom.isEmpty, "init_from", "a .safetensors file (or null)", "''") }
@@ -38,7 +39,7 @@ extension ExperimentConfig {
         }
         try require(rounds >= 1, "rounds", "≥ 1", rounds)
         try require(localEpochs >= 1, "local_epochs", "≥ 1", localEpochs)
-        try require(batchSize >= 1, "batch_size", "≥ 1", batchSize)
+        try require(batchSize >= 1 && batchSize <= trainPerClient, "batch_size", "between 1 and train_num (\(trainPerClient))", batchSize)
         if !shuffle && (horizontalFlip || rotationDegrees > 0 || cropPadding > 0) {
             throw UserError("config: 'shuffle: false' trains in split order without augmentation; set flip: false, rotation: 0, crop_padding: 0")
         }
@@ -54,7 +55,8 @@ extension ExperimentConfig {
         // Evaluation and run
         try require(evalEvery >= 1, "eval_every", "≥ 1", evalEvery)
         try require(referenceRound >= 0, "reference_round", "≥ 0", referenceRound)
-        try require(workers >= 0, "workers", "≥ 0 (0 = one per core)", workers)
+        try require(workers >= 0 && workers <= WorkerPool.maximumWorkers, "workers",
+                    "between 0 (one per core) and \(WorkerPool.maximumWorkers)", workers)
         try require(checkpointEvery >= 0, "checkpoint_every", "≥ 0 (0 = only at the end)", checkpointEvery)
         try require(saveGlobalEvery >= 0, "save_global_every", "≥ 0 (0 = never)", saveGlobalEvery)
     }

@@ -50,6 +50,14 @@ public enum DatasetCatalog {
             guard syntheticClasses >= 2, syntheticCounts.train >= 1, syntheticCounts.test >= 0 else {
                 throw UserError("synthetic data needs at least 2 classes and 1 train sample")
             }
+            // One byte per pixel, plus a Float per pixel of every class mean.
+            let bytes = Double(syntheticCounts.train + syntheticCounts.test) * Double(syntheticShape.count)
+                + 4 * Double(syntheticClasses) * Double(syntheticShape.count)
+            guard bytes <= 0.5 * Double(MemoryLimit.bytes) else {
+                throw UserError(String(format: "synthetic data of %d + %d samples of %@ and %d classes needs %.1f GB, more than half the %.1f GB this process may use",
+                                       syntheticCounts.train, syntheticCounts.test, "\(syntheticShape)", syntheticClasses,
+                                       bytes / 1e9, Double(MemoryLimit.bytes) / 1e9))
+            }
             return SyntheticData.make(trainCount: syntheticCounts.train, testCount: syntheticCounts.test,
                                       classes: syntheticClasses, shape: syntheticShape, seed: seed)
         default:

@@ -82,7 +82,8 @@ public final class Simulation {
         evalAssembler = try BatchAssembler(imageShape: data.train.imageShape, normalization: normalization)
         model = try Model.named(config.model, classes: data.train.classes, input: trainAssembler.inputShape)
         partition = try Simulation.partition(config: config, data: data)
-        pool = WorkerPool(workers: workers ?? config.workers)
+        // More workers than clients would only hold idle models; results do not depend on the count.
+        pool = WorkerPool(workers: max(1, min(WorkerPool(workers: workers ?? config.workers).workers, config.clients)))
         schedule = config.method == .lips
             ? LIPSSchedule(initialDensity: config.updateDensity, updateFrequency: config.updateFrequency,
                            horizon: config.effectiveHorizon)
@@ -93,6 +94,7 @@ public final class Simulation {
                            weightDecay: Float(config.weightDecay)),
             shuffle: config.shuffle)
         let model = model
+        try Simulation.refuseIfTooLarge(config: config, model: model, ownership: ownership, workers: pool.workers)
         slots = (0..<pool.workers).map { _ in WorkerSlot(model: model, options: options) }
         store = ClientStore(model: model, ownership: ownership, precision: config.gradientPrecision,
                             keepsLocalState: config.batchNorm == .local)
@@ -134,6 +136,27 @@ public final class Simulation {
             throw SplitFile.changed(path, sha256: sha256, recorded: recorded)
         }
         return partition
+    }
+
+    /// Refuses, before allocating it, a run whose server state (every owned client's stored
+    /// gradient, mask bits and local BN state) and workers (a model, its gradients, momentum and
+    /// scratch each, counted as 8 copies of the parameters) need more memory than this process may
+    /// use (`MemoryLimit`), with the estimate in the message.
+    static func refuseIfTooLarge(config: ExperimentConfig, model: Model, ownership: ClientOwnership, workers: Int) throws {
+        let entries = model.parameterLayout.entries
+        let tracked = entries.filter { $0.kind == .convWeight || $0.kind == .linearWeight }.reduce(0) { $0 + $1.count }
+        let maskable = entries.filter(\.maskable).reduce(0) { $0 + $1.count }
+        let local = config.batchNorm == .local
+            ? entries.filter { $0.kind != .convWeight && $0.kind != .linearWeight }.reduce(0) { $0 + $1.count } + model.statisticsLayout.count
+            : 0
+        let perClient = Double(tracked * (config.gradientPrecision == .half ? 2 : 4) + maskable / 8 + local * 4)
+        let clientBytes = perClient * Double(ownership.owned.count)
+        let workerBytes = Double(workers) * 8 * 4 * Double(model.parameterLayout.count)
+        let limit = Double(MemoryLimit.bytes)
+        guard clientBytes + workerBytes <= 0.9 * limit else {
+            throw UserError(String(format: "%d clients need about %.1f GB of server state (%.1f MB each) and %d workers %.1f GB, more than the %.1f GB this process may use; use fewer clients, grad_precision fp16, fewer workers, or several MPI ranks",
+                                   ownership.owned.count, clientBytes / 1e9, perClient / 1e6, workers, workerBytes / 1e9, limit / 1e9))
+        }
     }
 
     /// Bytes of server-side state per client (stored gradient, mask bits, local BN state).

@@ -8,6 +8,8 @@ import Foundation
 /// own slot and every reduction across indices runs in index order (`OrderedTurn`).
 public struct WorkerPool: Sendable {
     public let workers: Int
+    /// More threads than any machine here has cores; each worker holds a model and its buffers.
+    public static let maximumWorkers = 1024
 
     /// `workers` threads; 0 means one per core.
     public init(workers: Int) {

@@ -23,10 +23,19 @@ public struct Shape: Sendable, Equatable, CustomStringConvertible {
 
 extension Shape {
     /// Parses "CxHxW" (e.g. "3x32x32"), or throws a `UserError`.
+    /// The largest image a shape may describe: far beyond any dataset here, small enough that
+    /// sizes derived from it cannot overflow.
+    public static let maximumChannels = 1024
+    public static let maximumSide = 4096
+
     public static func parse(_ text: String) throws -> Shape {
         let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
         guard parts.count == 3, let c = parts[0], let h = parts[1], let w = parts[2], c > 0, h > 0, w > 0 else {
             throw UserError("shape '\(text)' is not CxHxW with positive integers, e.g. 3x32x32")
+        }
+        // Bounded so that every size derived from a shape (a batch, an im2col matrix) fits an Int.
+        guard c <= maximumChannels, h <= maximumSide, w <= maximumSide else {
+            throw UserError("shape '\(text)' is too large: at most \(maximumChannels) channels and \(maximumSide)x\(maximumSide) pixels")
         }
         return Shape(channels: c, height: h, width: w)
     }

@@ -247,6 +247,11 @@ import Testing
         (["crop_padding=-1"], "crop_padding"), (["dataset=imagenet"], "dataset"), (["model=resnet9"], "model"),
         (["classes_per_client=0"], "classes_per_client"), (["synthetic_shape=3x32"], "synthetic_shape"),
         (["synthetic_shape=0x32x32"], "synthetic_shape"), (["synthetic_shape=big"], "synthetic_shape"),
+        // Sizes that once crashed (overflow) or exhausted memory instead of a one-line error.
+        (["clients=1000000000"], "clients"), (["batch_size=10000", "train_num=20"], "batch_size"),
+        (["workers=100000"], "workers"), (["rotation=1e308"], "rotation"), (["crop_padding=4611686018427387904"], "crop_padding"),
+        (["synthetic_shape=3x4294967296x4294967296"], "synthetic_shape"), (["synthetic_shape=3x100000x100000"], "synthetic_shape"),
+        (["synthetic_classes=4611686018427387904"], "synthetic_classes"), (["synthetic_train=4611686018427387904"], "synthetic_train"),
     ])
     func invalidValuesAreOneLineErrorsNamingTheKey(settings: [String], key: String) throws {
         var c = ExperimentConfig()

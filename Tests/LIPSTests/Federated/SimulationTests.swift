@@ -220,6 +220,29 @@ import Testing
         }
     }
 
+    /// A run whose server state cannot fit is refused up front with the estimate, before
+    /// allocating it (10 million ResNet-8 clients: about 26 TB); so are models of absurd sizes.
+    @Test func runsAndModelsBeyondTheMachineAreRefusedWithTheEstimate() throws {
+        var config = Self.config()
+        config.model = "resnet8"
+        let model = try Model.named("resnet8", classes: 10, input: Shape(channels: 3, height: 32, width: 32))
+        expectUserError("10000000 clients need about ", "GB of server state (2.6 MB each)", "more than the") {
+            try Simulation.refuseIfTooLarge(config: config, model: model, ownership: .all(10_000_000), workers: 2)
+        }
+        try Simulation.refuseIfTooLarge(config: config, model: model, ownership: .all(100), workers: 2)
+        expectUserError("classes must be between 2 and 1000000") {
+            _ = try Model.named("cnn", classes: 1 << 62, input: Shape(channels: 3, height: 8, width: 8))
+        }
+        expectUserError("is too large") {
+            _ = try Model.named("cnn", classes: 10, input: Shape(channels: 3, height: 1 << 32, width: 1 << 32))
+        }
+        expectUserError("is too large") { _ = try Shape.parse("3x4294967296x4294967296") }
+        expectUserError("synthetic data of", "needs") {
+            _ = try DatasetCatalog.load("synthetic", directory: nil, seed: 1, syntheticShape: Shape(channels: 3, height: 4096, width: 4096),
+                                        syntheticClasses: 10, syntheticCounts: (100_000_000, 0))
+        }
+    }
+
     @Test func tooManySamplesPerClientIsAUserError() {
         var config = Self.config()
         config.testPerClient = 500

@@ -8,10 +8,18 @@ extension Model {
 
     /// Builds the architecture `name` for `classes` classes and `input` samples, or throws a
     /// `UserError` naming what is wrong.
+    /// The most classes a classifier may have (ImageNet-21k has 21,841).
+    public static let maximumClasses = 1_000_000
+
     public static func named(_ name: String, classes: Int, input: Shape) throws -> Model {
-        guard classes >= 2 else { throw UserError("classes must be at least 2, got \(classes)") }
+        guard classes >= 2, classes <= maximumClasses else {
+            throw UserError("classes must be between 2 and \(maximumClasses), got \(classes)")
+        }
         guard input.channels >= 1, input.height >= 1, input.width >= 1 else {
             throw UserError("input shape \(input) must have positive sizes")
+        }
+        guard input.channels <= Shape.maximumChannels, input.height <= Shape.maximumSide, input.width <= Shape.maximumSide else {
+            throw UserError("input shape \(input) is too large: at most \(Shape.maximumChannels) channels and \(Shape.maximumSide)x\(Shape.maximumSide) pixels")
         }
         let key = name.lowercased().replacingOccurrences(of: "_", with: "").replacingOccurrences(of: "-", with: "")
         switch key {
