@@ -43,16 +43,16 @@ struct BenchRound: ParsableCommand {
     )
 
     @Option(help: "Model architecture.") var model = "resnet8"
-    @Option(help: "Clients per round.") var clients = 100
-    @Option(help: "Worker threads (0: one per core).") var workers = 0
-    @Option(help: "Rounds to time.") var rounds = 1
+    @Option(parsing: .unconditional, help: "Clients per round.") var clients = 100
+    @Option(parsing: .unconditional, help: "Worker threads (0: one per core).") var workers = 0
+    @Option(parsing: .unconditional, help: "Rounds to time.") var rounds = 1
     @Option(help: "fedavg or lips (lips masks on round 0).") var method = "fedavg"
-    @Option(name: .customLong("train-num"), help: "Train samples per client.") var trainNum = 100
-    @Option(name: .customLong("test-num"), help: "Test samples per client.") var testNum = 400
-    @Option(name: .customLong("local-epochs"), help: "Local epochs.") var localEpochs = 5
+    @Option(name: .customLong("train-num"), parsing: .unconditional, help: "Train samples per client.") var trainNum = 100
+    @Option(name: .customLong("test-num"), parsing: .unconditional, help: "Test samples per client.") var testNum = 400
+    @Option(name: .customLong("local-epochs"), parsing: .unconditional, help: "Local epochs.") var localEpochs = 5
     @Option(help: "BatchNorm mode: received or local (every client then scores its own model every round).")
     var bn = "received"
-    @Option(name: .customLong("aggregation-block"), help: "Clients per aggregation block (the unit dealt to MPI ranks).")
+    @Option(name: .customLong("aggregation-block"), parsing: .unconditional, help: "Clients per aggregation block (the unit dealt to MPI ranks).")
     var aggregationBlock = 10
     @Flag(help: "Print one JSON object per round on standard output (headers on standard error).") var json = false
 

@@ -25,22 +25,25 @@ struct DataStats: ParsableCommand {
     @Option(help: "Partition: dirichlet(ALPHA), pathological(K) or iid.")
     var partition = "dirichlet(0.1)"
 
-    @Option(help: "Number of clients.")
+    @Option(parsing: .unconditional, help: "Number of clients.")
     var clients = 100
 
-    @Option(help: "Train samples per client.")
+    @Option(parsing: .unconditional, help: "Train samples per client.")
     var trainNum = 100
 
-    @Option(help: "Test samples per client.")
+    @Option(parsing: .unconditional, help: "Test samples per client.")
     var testNum = 400
 
-    @Option(help: "Seed of the partition.")
+    @Option(parsing: .unconditional, help: "Seed of the partition.")
     var seed: UInt64 = 2
 
     func run() throws {
         try reportingUserErrors {
             let scheme = try PartitionScheme.parse(partition)
+            guard clients >= 1, clients <= 10_000_000 else { throw UserError("--clients must be between 1 and 10,000,000, got \(clients)") }
             let data = try DatasetCatalog.load(dataset, directory: dataDir, seed: seed)
+            // The same bounds as a run's, so stats never describe a split a run would refuse.
+            try Simulation.requireSamples(trainPerClient: trainNum, testPerClient: testNum, data: data)
             let split = try ClientPartition.make(scheme, clients: clients, trainPerClient: trainNum, testPerClient: testNum,
                                                  data: data, seed: seed)
             let classes = data.train.classes
@@ -110,12 +113,12 @@ struct DataSplit: ParsableCommand {
     @Option(help: "Dataset: \(DatasetCatalog.names.joined(separator: ", ")).") var dataset: String?
     @Option(help: "Dataset folder (default: the dataset's usual place).") var dataDir: String?
     @Option(help: "Partition: dirichlet, pathological or iid (or dirichlet(ALPHA), pathological(K)).") var partition: String?
-    @Option(help: "Dirichlet concentration (partition dirichlet).") var alpha: Double?
-    @Option(help: "Classes per client (partition pathological).") var classesPerClient: Int?
-    @Option(help: "Number of clients.") var clients: Int?
-    @Option(help: "Train samples per client.") var trainNum: Int?
-    @Option(help: "Test samples per client.") var testNum: Int?
-    @Option(help: "Seed of the run (the partition's streams derive from it).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Dirichlet concentration (partition dirichlet).") var alpha: Double?
+    @Option(parsing: .unconditional, help: "Classes per client (partition pathological).") var classesPerClient: Int?
+    @Option(parsing: .unconditional, help: "Number of clients.") var clients: Int?
+    @Option(parsing: .unconditional, help: "Train samples per client.") var trainNum: Int?
+    @Option(parsing: .unconditional, help: "Test samples per client.") var testNum: Int?
+    @Option(parsing: .unconditional, help: "Seed of the run (the partition's streams derive from it).") var seed: UInt64?
     @Option(help: ArgumentHelp("The JSON file to write (replaced atomically).", valueName: "file")) var out: String
 
     func run() throws {

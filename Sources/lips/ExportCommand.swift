@@ -22,7 +22,7 @@ struct ExportCommand: ParsableCommand {
     )
 
     @Argument(help: ArgumentHelp("A run folder (holding config.yaml and checkpoint.bin).", valueName: "run-dir")) var runDirectory: String
-    @Option(help: ArgumentHelp("Export the model this client (0-based) received instead of the global model.", valueName: "k"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Export the model this client (0-based) received instead of the global model.", valueName: "k"))
     var client: Int?
     @Option(help: ArgumentHelp("The .safetensors file to write (replaced atomically).", valueName: "file")) var out: String
 

@@ -10,7 +10,7 @@ struct Inspect: ParsableCommand {
     @Option(name: .long, help: "Architecture name.")
     var model = "resnet8"
 
-    @Option(name: .long, help: "Number of classes.")
+    @Option(name: .long, parsing: .unconditional, help: "Number of classes.")
     var classes = 10
 
     @Option(name: .long, help: "Input shape CxHxW (grey 28x28 data is padded to 3x32x32).")

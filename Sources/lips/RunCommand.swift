@@ -27,7 +27,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override one key, e.g. --set rounds=10 (repeatable).", valueName: "key=value"))
     var settings: [String] = []
     @Option(name: .long, help: ArgumentHelp("Run folder (default: runs/<preset or config name>).", valueName: "dir")) var out: String?
-    @Option(help: "Worker threads (0: one per core); same results for any value.") var workers: Int?
+    @Option(parsing: .unconditional, help: "Worker threads (0: one per core); same results for any value.") var workers: Int?
     @Flag(help: "Print a progress line per round even when stderr is not a terminal.") var progress = false
     @Flag(help: "Print no progress lines.") var quiet = false
     @Flag(name: .customLong("show-config"), help: "Print the resolved config as YAML and exit.") var showConfig = false
@@ -57,6 +57,7 @@ struct RunCommand: ParsableCommand {
             }
             let name = preset ?? config.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension } ?? "run"
             let directory = out ?? "runs/\(name)"
+            guard !directory.isEmpty else { throw UserError("--out is empty; give a run folder") }
             let experiment = try Experiment(directory: directory, config: resolved)
             let showProgress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
             StopSignal.install()

@@ -26,8 +26,8 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The sweep file (YAML: base + grid).", valueName: "file")) var config: String
     @Option(name: .long, help: ArgumentHelp("Sweep folder (default: runs/<sweep file name>).", valueName: "dir")) var out: String?
     @Option(help: ArgumentHelp("Run only slice I of N (0-based: 0/N … N-1/N).", valueName: "I/N")) var shard: String?
-    @Option(help: "Worker threads in all (0 or unset: one per core); same results for any value.") var workers: Int?
-    @Option(name: .customLong("parallel-runs"), help: "Runs at once, sharing the workers (each gets workers / parallel-runs).")
+    @Option(parsing: .unconditional, help: "Worker threads in all (0 or unset: one per core); same results for any value.") var workers: Int?
+    @Option(name: .customLong("parallel-runs"), parsing: .unconditional, help: "Runs at once, sharing the workers (each gets workers / parallel-runs).")
     var parallelRuns = 1
     @Flag(help: "List the runs (and which this shard owns) and exit.") var list = false
     @Flag(help: "Print a progress line per round even when stderr is not a terminal.") var progress = false
@@ -39,6 +39,7 @@ struct SweepCommand: ParsableCommand {
             let chosen = try shard.map { try SweepShard(parsing: $0) }
                 ?? SweepShard.fromSlurm(environment: ProcessInfo.processInfo.environment) ?? .whole
             let directory = out ?? "runs/" + ((config as NSString).lastPathComponent as NSString).deletingPathExtension
+            guard !directory.isEmpty else { throw UserError("--out is empty; give a sweep folder") }
             let runner = try SweepRunner(plan: plan, directory: directory, shard: chosen, workers: workers ?? 0,
                                          parallelRuns: parallelRuns)
             if list {

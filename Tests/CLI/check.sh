@@ -3,7 +3,8 @@
 #  - a progress pipe whose reader has gone (`lips run … | head -1`) costs no round: the run finishes;
 #  - a run stopped by SIGINT/SIGTERM saves its checkpoint and exits with status 75;
 #  - a second `lips run` on a folder that a running one holds is refused in one line, before it
-#    writes anything, and the folder runs again once the first has ended.
+#    writes anything, and the folder runs again once the first has ended;
+#  - negative numbers, an empty --out and sample counts beyond the data are one-line errors (exit 2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SWIFT=${SWIFT:-swift}
@@ -69,8 +70,26 @@ kill -TERM "$run"
 wait "$run" && status=0 || status=$?
 [ "$status" = 75 ] || fail "the folder did not run again after its holder ended (status $status)"
 
+# 4. Bad command lines: one line on stderr, status 2, nothing written.
+expect_refusal() {  # message, then the lips arguments
+    local message=$1; shift
+    if (cd "$out" && "$OLDPWD/$lips" "$@" >"$out/refusal.out" 2>"$out/refusal.err"); then
+        fail "lips $* was accepted"
+        return
+    fi
+    [ "$(wc -l <"$out/refusal.err")" = 1 ] && grep -q "^lips: error: $message" "$out/refusal.err" \
+        || fail "lips $*: expected one line 'lips: error: $message', got: $(head -3 "$out/refusal.err")"
+}
+expect_refusal "--workers must be ≥ 0, got -1" run --config tiny.yaml --workers -1 --out neg
+expect_refusal "--out is empty" run --config tiny.yaml --out ""
+expect_refusal "config: 'batch_size' must be between 1 and train_num (16), found 32" run --config tiny.yaml --set batch_size=32 --out big
+expect_refusal "train_num 1000000 must be between 1 and the 60000 train samples of synthetic train" data stats --dataset synthetic --train-num 1000000
+[ ! -e "$out/neg" ] && [ ! -e "$out/big" ] || fail "a refused run created its folder"
+[ -z "$(ls -A "$out" | grep -v '^\(tiny.yaml\|piped\|stopped\|second.err\|refusal.out\|refusal.err\)$')" ] \
+    || fail "a refused command wrote into the current folder: $(ls -A "$out" | tr '\n' ' ')"
+
 if [ "$failures" -gt 0 ]; then
     echo "Tests/CLI/check.sh: $failures failure(s)" >&2
     exit 1
 fi
-echo "Tests/CLI/check.sh: CLI checks passed (closed pipe, graceful stop, folder in use)"
+echo "Tests/CLI/check.sh: CLI checks passed (closed pipe, graceful stop, folder in use, bad command lines)"

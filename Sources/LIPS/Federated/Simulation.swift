@@ -67,12 +67,7 @@ public final class Simulation {
         ownership = ClientOwnership(clients: config.clients, blockSize: config.aggregationBlock,
                                     rank: communicator.rank, ranks: communicator.size)
         self.data = data
-        guard config.trainPerClient <= data.train.count else {
-            throw UserError("train_num \(config.trainPerClient) is more than the \(data.train.count) train samples of \(data.train.name)")
-        }
-        guard config.testPerClient <= data.test.count else {
-            throw UserError("test_num \(config.testPerClient) is more than the \(data.test.count) test samples of \(data.test.name)")
-        }
+        try Simulation.requireSamples(trainPerClient: config.trainPerClient, testPerClient: config.testPerClient, data: data)
         let normalization = config.normalizeMean.isEmpty
             ? nil : (mean: config.normalizeMean.map { Float($0) }, std: config.normalizeStd.map { Float($0) })
         trainAssembler = try BatchAssembler(imageShape: data.train.imageShape, normalization: normalization,
@@ -120,6 +115,17 @@ public final class Simulation {
         }
         distinctTest = distinct
         distinctPosition = position
+    }
+
+    /// Refuses per-client sample counts the data cannot give (each client draws without
+    /// replacement from the whole set).
+    public static func requireSamples(trainPerClient: Int, testPerClient: Int, data: DatasetPair) throws {
+        guard trainPerClient >= 1, trainPerClient <= data.train.count else {
+            throw UserError("train_num \(trainPerClient) must be between 1 and the \(data.train.count) train samples of \(data.train.name)")
+        }
+        guard testPerClient >= 0, testPerClient <= data.test.count else {
+            throw UserError("test_num \(testPerClient) must be between 0 and the \(data.test.count) test samples of \(data.test.name)")
+        }
     }
 
     /// The clients' samples: read from `split_file` (checked against `split_sha256` when that is

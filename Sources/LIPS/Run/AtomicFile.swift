@@ -74,6 +74,15 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes the temporary files that writers killed mid-write left in `folder` (`.NAME.tmp-PID-…`).
+    /// Call only while no other process writes there (the run folder's lock held).
+    static func removeLeftovers(in folder: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        where name.hasPrefix(".") && name.range(of: #"\.tmp-[0-9]+-[0-9a-f]+$"#, options: .regularExpression) != nil {
+            try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
+        }
+    }
+
     /// `mkdir -p`: creates `folder` and its missing parents.
     static func makeFolder(_ folder: String) throws {
         var isFolder: ObjCBool = false

@@ -150,6 +150,13 @@ public final class Experiment {
         let leads = communicator.rank == 0
         // One process writes the folder: rank 0 holds its lock for every rank.
         if leads, case .held(let holder) = try lock() { throw RunFolderLock.inUse(directory, holder: holder) }
+        if leads {
+            // What a process killed mid-write left; no one else writes here now (other ranks only
+            // write after this rank's first collective).
+            for folder in [directory, path(Experiment.modelsFolder), path(Checkpoint.shardFolder)] {
+                AtomicFile.removeLeftovers(in: folder)
+            }
+        }
         let data = try given ?? Experiment.loadData(config)
         let simulation = try Simulation(config: config, data: data, workers: workers, communicator: communicator)
         let report = leads ? report : nil

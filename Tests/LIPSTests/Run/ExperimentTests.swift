@@ -161,6 +161,18 @@ import Testing
         #expect(try Checkpoint.read(from: later.file("checkpoint.bin")).snapshot.nextRound == 2)
     }
 
+    /// Temporary files a killed writer left (a SIGKILL mid-checkpoint) are removed by the next run
+    /// of the folder; other dot files stay.
+    @Test func leftoverTemporaryFilesAreRemovedByTheNextRun() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        try folder.write(".checkpoint.bin.tmp-4242-9f3a", [1, 2, 3])
+        try folder.write(".keep", [1])
+        try Experiment(directory: folder.path, config: Self.config(rounds: 1)).run(data: SimulationTests.data)
+        #expect(!FileManager.default.fileExists(atPath: folder.file(".checkpoint.bin.tmp-4242-9f3a")))
+        #expect(FileManager.default.fileExists(atPath: folder.file(".keep")))
+    }
+
     @Test func aDamagedCheckpointIsRefusedWithAClearError() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
