@@ -40,6 +40,9 @@ public struct SweepPlan: Sendable, Equatable {
     /// Throws a `UserError` for an empty value list, a runtime key (`workers`, `checkpoint_every`:
     /// its runs would be identical), two values that make the same folder, or a combination that
     /// does not validate (naming the run).
+    /// The most runs one sweep may hold (each is a folder and a line of the report).
+    public static let maximumRuns = 100_000
+
     public init(source: String, base: ExperimentConfig, grid: [(key: String, values: [Any?])],
                 place: (String) -> String = { _ in "" }) throws {
         self.source = source
@@ -54,6 +57,15 @@ public struct SweepPlan: Sendable, Equatable {
             if let entry = ExperimentConfig.keys.first(where: { $0.name == key }), entry.isRuntime {
                 throw UserError("\(at): grid '\(key)' is a runtime key (results do not depend on it); set it in base or use lips sweep --workers")
             }
+        }
+        // The combinations are counted (overflow-checked) before any is built: a plan holds them all.
+        var combinations = 1
+        for (_, values) in grid {
+            let (product, overflow) = combinations.multipliedReportingOverflow(by: values.count)
+            guard !overflow, product <= SweepPlan.maximumRuns else {
+                throw UserError("\(source): the grid makes more than \(SweepPlan.maximumRuns) runs (\(grid.map { "\($0.values.count)" }.joined(separator: " × "))); split it into several sweeps")
+            }
+            combinations = product
         }
         // Every key's values, each set on the base alone first, so a bad value is reported once
         // with its key's place, before any combination is built.

@@ -83,6 +83,15 @@ import Testing
         #expect(throws: UserError("missing.yaml: sweep file not found")) { try SweepPlan.load(file: "missing.yaml") }
     }
 
+    /// A grid of 10⁹ combinations is refused from its sizes alone, before any run is built
+    /// (it once exhausted memory in `lips sweep --list`).
+    @Test func aGridOfTooManyRunsIsRefusedBeforeExpanding() {
+        let values = "[" + (1...1000).map(String.init).joined(separator: ", ") + "]"
+        let yaml = "grid:\n  seed: \(values)\n  rounds: \(values)\n  clients: \(values)\n"
+        let message = userErrorMessage { _ = try SweepPlan.load(yaml: yaml, source: "huge.yaml") } ?? "no error"
+        #expect(message == "huge.yaml: the grid makes more than 100000 runs (1000 × 1000 × 1000); split it into several sweeps")
+    }
+
     @Test func shardStringsAreZeroBasedAndChecked() throws {
         #expect(try SweepShard(parsing: "0/2") == SweepShard(index: 0, count: 2))
         #expect(try SweepShard(parsing: " 3 / 4 ").description == "3/4")
