@@ -11,7 +11,7 @@ MPI_PACKAGES := libopenmpi-dev openmpi-bin
 TRAITS := $(if $(filter 1,$(MPI)),--traits MPI,)
 LIPS := .build/release/lips
 
-.PHONY: setup build run test bench golden golden-cases reference-env loc clean
+.PHONY: tsan setup build run test bench golden golden-cases reference-env loc clean
 
 ## setup: install the system packages (OpenBLAS, LAPACKE, zlib, libjpeg-turbo, Fashion-MNIST; Open MPI with MPI=1)
 setup:
@@ -44,6 +44,12 @@ test:
 ## it): kernels, ResNet-8 layers, local training (mallocs), FedAvg, LIPS masks, evaluation, rounds
 bench:
 	cd Benchmarks && $(SWIFT) package benchmark --no-progress $(BENCH_ARGS)
+
+## tsan: the tests of every concurrent path (worker pool, ranks as threads, concurrent sweep runs,
+## FedAvg block sums) under the thread sanitizer, in their own build folder (.build/tsan)
+tsan:
+	$(SWIFT) test --sanitize=thread --build-path .build/tsan \
+	  --filter 'resultsAreBitwiseTheSameForOneTwoAndThreeWorkers|ranksWithoutClientsStillFollowTheRounds|concurrentRunsGiveTheSameResults|FedAvgSumTests'
 
 ## golden: only the PyTorch reference cases (LIPS_GOLDEN_DIR selects another folder)
 golden:
