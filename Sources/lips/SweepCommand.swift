@@ -12,8 +12,10 @@ struct SweepCommand: ParsableCommand {
         list of values). Every combination is one run, in DIR/key=value,key=value (first grid key slowest). \
         DIR/sweep.yaml lists them for `lips report` and `lips plot`.
 
-        --shard I/N (0-based) runs only the runs k with k mod N == I; inside a Slurm job array \
-        (--array=0-(N-1)) SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT give it when --shard is not given.
+        --shard I/N (0-based) runs only the runs k with k mod N == I. Inside a Slurm job array numbered \
+        0 to N-1 without gaps (--array=0-(N-1)), SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT give it when \
+        --shard is not given; any other array (--array=3,7 resubmitting two tasks) needs --shard \
+        "$SLURM_ARRAY_TASK_ID/N", as examples/slurm/paper-sweep.sbatch passes it.
 
         Examples:
           lips sweep --config examples/sweeps/fmnist-fedavg-vs-lips.yaml --out runs/sweep

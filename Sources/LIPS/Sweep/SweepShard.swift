@@ -32,18 +32,28 @@ public struct SweepShard: Sendable, Equatable, CustomStringConvertible {
         try self.init(index: index, count: count, source: "--shard '\(text)'")
     }
 
-    /// The shard a Slurm job array task is: index `SLURM_ARRAY_TASK_ID` − `SLURM_ARRAY_TASK_MIN`
-    /// (0 when unset) of `SLURM_ARRAY_TASK_COUNT`; nil outside a job array. Needs a contiguous
-    /// array (`--array=0-(N-1)`, optionally with `%P` to limit how many run at once).
+    /// The shard a Slurm job array task is, where the array tells it: task `SLURM_ARRAY_TASK_ID` of
+    /// an array numbered 0 … N−1 without gaps (`--array=0-(N-1)`, optionally with `%P`) is shard
+    /// ID/N; nil outside a job array. Any other array (`--array=3,7` resubmitting two tasks,
+    /// `--array=1-4`, `--array=0-10:2`) does not say how many shards the sweep has: rather than
+    /// guess N from it and run other runs, this refuses in one line, asking for `--shard ID/N`.
     public static func fromSlurm(environment: [String: String]) throws -> SweepShard? {
-        guard let idText = environment["SLURM_ARRAY_TASK_ID"] else { return nil }
-        guard let id = Int(idText) else { throw UserError("SLURM_ARRAY_TASK_ID: expected a whole number, found '\(idText)'") }
-        guard let countText = environment["SLURM_ARRAY_TASK_COUNT"], let count = Int(countText) else {
-            throw UserError("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not a whole number; give --shard I/N")
+        guard environment["SLURM_ARRAY_TASK_ID"] != nil else { return nil }
+        func number(_ name: String) throws -> Int {
+            guard let text = environment[name] else {
+                throw UserError("SLURM_ARRAY_TASK_ID is set but \(name) is not: give --shard I/N")
+            }
+            guard let value = Int(text) else { throw UserError("\(name): expected a whole number, found '\(text)'") }
+            return value
         }
-        let minimum = environment["SLURM_ARRAY_TASK_MIN"].flatMap { Int($0) } ?? 0
-        return try SweepShard(index: id - minimum, count: count,
-                              source: "SLURM_ARRAY_TASK_ID \(id) (min \(minimum), count \(count); use a contiguous --array=0-\(max(0, count - 1)))")
+        let id = try number("SLURM_ARRAY_TASK_ID"), count = try number("SLURM_ARRAY_TASK_COUNT")
+        let minimum = try number("SLURM_ARRAY_TASK_MIN"), maximum = try number("SLURM_ARRAY_TASK_MAX")
+        guard minimum == 0 && maximum == count - 1 else {
+            throw UserError("Slurm array task \(id): the array (\(count) task\(count == 1 ? "" : "s") from \(minimum) to \(maximum)) "
+                            + "is not 0-\(max(0, count - 1)) without gaps, so it does not give the shard count; "
+                            + "give --shard \(id)/N, N the number of shards (the full array's size)")
+        }
+        return try SweepShard(index: id, count: count, source: "SLURM_ARRAY_TASK_ID \(id) of \(count)")
     }
 
     /// Whether run number `position` (0-based, in sweep order) belongs to this shard.

@@ -106,13 +106,34 @@ import Testing
         for (text, message) in bad {
             #expect(throws: UserError(message)) { try SweepShard(parsing: text) }
         }
-        // Slurm: the task id relative to the array's first id, of the array's task count.
+        // Slurm: an array 0-(N-1) without gaps gives shard ID/N; any other array is refused in one
+        // line (a resubmitted --array=3,7 of 12 tasks has COUNT 2: task 7 must not run shard 7 mod 2
+        // or 7 - 3 of 2).
+        func slurm(_ id: Int, min: Int, max: Int, count: Int) -> [String: String] {
+            ["SLURM_ARRAY_TASK_ID": "\(id)", "SLURM_ARRAY_TASK_MIN": "\(min)", "SLURM_ARRAY_TASK_MAX": "\(max)",
+             "SLURM_ARRAY_TASK_COUNT": "\(count)", "SLURM_ARRAY_JOB_ID": "41", "SLURM_JOB_ID": "\(42 + id)"]
+        }
         #expect(try SweepShard.fromSlurm(environment: [:]) == nil)
-        #expect(try SweepShard.fromSlurm(environment: ["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4"]) == SweepShard(index: 3, count: 4))
-        #expect(try SweepShard.fromSlurm(environment: ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "2",
-                                                       "SLURM_ARRAY_TASK_MIN": "1"]) == SweepShard(index: 1, count: 2))
-        #expect(throws: UserError.self) { try SweepShard.fromSlurm(environment: ["SLURM_ARRAY_TASK_ID": "0"]) }
-        #expect(throws: UserError.self) { try SweepShard.fromSlurm(environment: ["SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4"]) }
+        #expect(try SweepShard.fromSlurm(environment: ["SLURM_JOB_ID": "7"]) == nil)
+        #expect(try SweepShard.fromSlurm(environment: slurm(3, min: 0, max: 3, count: 4)) == SweepShard(index: 3, count: 4))
+        #expect(try SweepShard.fromSlurm(environment: slurm(0, min: 0, max: 0, count: 1)) == SweepShard(index: 0, count: 1))
+        #expect(throws: UserError("Slurm array task 7: the array (2 tasks from 3 to 7) is not 0-1 without gaps, so it does not give "
+                                  + "the shard count; give --shard 7/N, N the number of shards (the full array's size)")) {
+            try SweepShard.fromSlurm(environment: slurm(7, min: 3, max: 7, count: 2))
+        }
+        for (id, min, max, count) in [(3, 3, 7, 2), (2, 1, 2, 2), (0, 0, 3, 3), (4, 0, 10, 6), (5, 5, 5, 1)] {
+            #expect(throws: UserError.self, "array \(min)-\(max) of \(count)") {
+                try SweepShard.fromSlurm(environment: slurm(id, min: min, max: max, count: count))
+            }
+        }
+        var partial = slurm(1, min: 0, max: 1, count: 2)
+        partial["SLURM_ARRAY_TASK_MAX"] = nil
+        #expect(throws: UserError("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_MAX is not: give --shard I/N")) {
+            try SweepShard.fromSlurm(environment: partial)
+        }
+        #expect(throws: UserError("SLURM_ARRAY_TASK_COUNT: expected a whole number, found 'x'")) {
+            try SweepShard.fromSlurm(environment: slurm(1, min: 0, max: 1, count: 2).merging(["SLURM_ARRAY_TASK_COUNT": "x"]) { $1 })
+        }
     }
 
     @Test(arguments: [1, 2, 3, 5]) func shardsTogetherHoldEveryRunOnce(count: Int) throws {
