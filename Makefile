@@ -33,12 +33,15 @@ run: build
 
 ## test: every test, debug build (bounds-checked buffers catch kernel index bugs), the command-line
 ## checks of Tests/CLI/check.sh; then, where Open MPI is installed (mpirun and pkg-config ompi-c),
-## the MPI checks of Tests/MPI/check.sh
+## the MPI checks of Tests/MPI/check.sh; then, where a Slurm controller answers (sbatch installed,
+## sinfo works), the Slurm checks of Tests/Slurm/check.sh (Tests/Slurm/cluster.sh makes one here)
 test:
 	$(SWIFT) test
 	SWIFT=$(SWIFT) Tests/CLI/check.sh
 	@if command -v mpirun >/dev/null && pkg-config --exists ompi-c; then SWIFT=$(SWIFT) Tests/MPI/check.sh; \
 	  else echo "make test: Open MPI not installed (make setup MPI=1): MPI launch checks skipped"; fi
+	@if command -v sbatch >/dev/null && timeout 30 sinfo >/dev/null 2>&1; then SWIFT=$(SWIFT) Tests/Slurm/check.sh; \
+	  else echo "make test: no Slurm controller answers (sbatch, sinfo): Slurm checks skipped (as root: Tests/Slurm/cluster.sh install && Tests/Slurm/cluster.sh start)"; fi
 
 ## bench: the package-benchmark suite in Benchmarks/ (its own package, so `make test` never builds
 ## it): kernels, ResNet-8 layers, local training (mallocs), FedAvg, LIPS masks, evaluation, rounds
