@@ -30,7 +30,7 @@ rounds_written() { if [ -f "$1/metrics.jsonl" ]; then wc -l <"$1/metrics.jsonl";
 "$SWIFT" build --product lips >/dev/null
 lips=$repo/.build/debug/lips
 # Two ranks under srun need the MPI build, Open MPI and Slurm's PMIx plugin; else one process.
-if pkg-config --exists ompi-c 2>/dev/null && srun --mpi=list 2>&1 | grep -qw pmix; then
+if pkg-config --exists ompi-c 2>/dev/null && srun --mpi=list 2>&1 | grep -w pmix >/dev/null; then
     "$SWIFT" build --product lips --traits MPI --build-path .build/mpi >/dev/null
     mpi_lips=$repo/.build/mpi/debug/lips
     ranks=2
@@ -76,7 +76,7 @@ runs=("method=fedavg,seed=1" "method=fedavg,seed=2" "method=lips,seed=1" "method
 # job_records JOB: a line per job of JOB (each array task): "TASK STATE EXITCODE RESTARTS".
 job_records() {
     local line task state code restarts
-    scontrol -o show job "$1" 2>/dev/null | while IFS= read -r line; do
+    { scontrol -o show job "$1" 2>/dev/null || true; } | while IFS= read -r line; do
         task=- state=? code=? restarts=?
         [[ $line =~ \ ArrayTaskId=([^ ]+) ]] && task=${BASH_REMATCH[1]}
         [[ $line =~ \ JobState=([^ ]+) ]] && state=${BASH_REMATCH[1]}
@@ -88,8 +88,8 @@ job_records() {
 ended() {
     local records
     records=$(job_records "$1")
-    [ -n "$records" ] && ! awk '{ print $2 }' <<<"$records" \
-        | grep -qvE '^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)$'
+    [ -n "$records" ] \
+        && ! grep -qvE '^[^ ]+ (COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED) ' <<<"$records"
 }
 # wait_job JOB SECONDS WHAT: polls until every task of JOB has ended; a FAIL (and scancel) after SECONDS.
 wait_job() {
@@ -113,9 +113,10 @@ submit() {
 }
 # fingerprint RUN: what must equal between runs: metrics without the timings, layers, the global model.
 fingerprint() {
-    sed -E 's/, "seconds_training".*$//' "$1/metrics.jsonl" | md5sum
-    md5sum <"$1/layers.csv"
-    "$lips" export "$1" --out "$1.global.safetensors" >/dev/null && md5sum <"$1.global.safetensors"
+    if ! sed -E 's/, "seconds_training".*$//' "$1/metrics.jsonl" | md5sum || ! md5sum <"$1/layers.csv" \
+        || ! "$lips" export "$1" --out "$1.global.safetensors" >/dev/null || ! md5sum <"$1.global.safetensors"; then
+        echo "incomplete run"
+    fi
 }
 # same_as_direct FOLDER RUN WHAT: FOLDER/RUN is the direct sweep's RUN, bit for bit.
 same_as_direct() {
@@ -205,8 +206,11 @@ else
         [ "$restarts" -ge 1 ] 2>/dev/null || fail "(d) multi-node.sbatch was not requeued after scancel --signal=TERM (restarts: $restarts)"
         grep -q "requeueing job $multi" "$out/lips-multi-node-$multi.out" \
             || fail "(d) multi-node.sbatch's log has no requeue line"
-        [ "$(fingerprint "$out/multi")" = "$(cat "$out/direct/${runs[2]}.fingerprint")" ] \
-            || fail "(d) multi-node.sbatch ($ranks ranks, stopped and requeued) differs from ${runs[2]} run directly"
+        if [ "$(rounds_written "$out/multi")" != 40 ]; then
+            fail "(d) multi-node.sbatch's run has $(rounds_written "$out/multi") of 40 rounds"
+        elif [ "$(fingerprint "$out/multi")" != "$(cat "$out/direct/${runs[2]}.fingerprint")" ]; then
+            fail "(d) multi-node.sbatch ($ranks ranks, stopped and requeued) differs from ${runs[2]} run directly"
+        fi
     fi
 fi
 
