@@ -13,9 +13,10 @@ enum IDX {
     }
 
     /// The sizes and payload of the IDX file whose bytes (plain or gzip) are `raw`; `path` names
-    /// it in errors. `memoryLimit` bounds what a gzip may decompress to (the machine's memory).
+    /// it in errors. `memoryLimit` bounds what a gzip may decompress to (the memory this process
+    /// may use: physical, or its cgroup's limit).
     static func parse(_ raw: [UInt8], path: String, dimensions expected: Int,
-                      memoryLimit: UInt64 = ProcessInfo.processInfo.physicalMemory) throws -> (sizes: [Int], payload: ArraySlice<UInt8>) {
+                      memoryLimit: UInt64 = MemoryLimit.bytes) throws -> (sizes: [Int], payload: ArraySlice<UInt8>) {
         let gzip = FileReading.isGzip(raw)
         let headerBytes = gzip ? try FileReading.gunzip(raw, path: path, limit: .prefix(bytes: 4 + 4 * expected)) : raw
         let sizes = try header(headerBytes, path: path, dimensions: expected)
@@ -37,7 +38,7 @@ enum IDX {
         let bytes: [UInt8]
         if gzip {
             guard UInt64(total) <= memoryLimit else {
-                throw UserError("\(path): IDX header gives \(shape), \(payloadSize) data bytes, more than this machine's memory (\(memoryLimit) bytes)")
+                throw UserError("\(path): IDX header gives \(shape), \(payloadSize) data bytes, more than the memory this process may use (\(memoryLimit) bytes)")
             }
             bytes = try FileReading.gunzip(raw, path: path, limit: .refuseBeyond(
                 bytes: total, needs: "its IDX header gives \(shape), \(payloadSize) data bytes"))

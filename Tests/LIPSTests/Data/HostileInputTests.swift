@@ -40,11 +40,11 @@ import Testing
         #expect(Array(prefix.prefix(4)) == [0, 0, 8, 3])
     }
 
-    /// A gzip's header that claims more than the machine holds is refused before inflating.
+    /// A gzip's header that claims more than the process may hold is refused before inflating.
     @Test func gzipHeaderBeyondMemoryIsRefused() throws {
         let file = gzipBytes(idxBytes(sizes: [2, 1000, 1000], payload: [UInt8](repeating: 7, count: 2_000_000)))
         let message = userErrorMessage { _ = try IDX.parse(file, path: "big.gz", dimensions: 3, memoryLimit: 1 << 20) }
-        #expect(message == "big.gz: IDX header gives 2x1000x1000, 2000000 data bytes, more than this machine's memory (1048576 bytes)")
+        #expect(message == "big.gz: IDX header gives 2x1000x1000, 2000000 data bytes, more than the memory this process may use (1048576 bytes)")
         #expect(try IDX.parse(file, path: "big.gz", dimensions: 3, memoryLimit: 4 << 20).sizes == [2, 1000, 1000])
     }
 
@@ -91,8 +91,8 @@ import Testing
     }
 
     /// A progressive file claiming 20000×20000 is measured from its header and refused as too
-    /// large before libjpeg allocates its whole-image coefficient buffers (1.2 GB here, 25 GB for
-    /// the 65500×65500 a header may claim) and reads its scans; it had come back as a libjpeg error
+    /// large before libjpeg allocates its whole-image coefficient buffers (1.2 GB here, about 12 GB
+    /// for the 65500×65500 a header may claim) and reads its scans; it had come back as a libjpeg error
     /// after that allocation.
     @Test func hugeProgressiveJPEGIsMeasuredBeforeDecoding() throws {
         let pixels = (0..<(8 * 8 * 3)).map { UInt8(truncatingIfNeeded: $0 * 5) }
