@@ -96,6 +96,20 @@ import Testing
         #expect(UserError("a\nb\rc\u{85}d").message == "a\\nb\\rc\\u{85}d")
     }
 
+    /// `yaml()` wrote a value holding combining marks or emoji cut short (found by the `config`
+    /// fuzz target: the written config did not load). Each such config reads back equal.
+    @Test func writtenConfigKeepsValuesWithCombiningMarksAndEmoji() throws {
+        for directory in ["data/caf" + String(repeating: "e\u{301}", count: 30), "runs/" + String(repeating: "👍", count: 25),
+                          "x\u{3}\u{85}\u{2028}\u{FEFF}y/" + String(repeating: "🇫🇷", count: 20)] {
+            var config = ExperimentConfig()
+            config.dataDirectory = directory
+            config.splitFile = directory + ".json"
+            let back = try ExperimentConfig.load(yaml: config.yaml(), source: "written")
+            #expect(back.dataDirectory == directory && back.splitFile == directory + ".json")
+            #expect(back == config)
+        }
+    }
+
     /// The grid's run count is checked for overflow (20 lists of 10: 10^20) and the limit can be
     /// lowered, as the sweep fuzz target does (`SweepPlanTests` checks the 100 000 of `lips sweep`).
     @Test func gridCountsOverflowAndTheLimitCanBeLowered() throws {
