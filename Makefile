@@ -11,7 +11,7 @@ MPI_PACKAGES := libopenmpi-dev openmpi-bin
 TRAITS := $(if $(filter 1,$(MPI)),--traits MPI,)
 LIPS := .build/release/lips
 
-.PHONY: tsan setup build run test bench golden golden-cases reference-env loc clean
+.PHONY: tsan setup build run test bench fuzz golden golden-cases reference-env loc clean
 
 ## setup: install the system packages (OpenBLAS, LAPACKE, zlib, libjpeg-turbo, Fashion-MNIST; Open MPI with MPI=1)
 setup:
@@ -53,6 +53,23 @@ bench:
 tsan:
 	$(SWIFT) test --sanitize=thread --build-path .build/tsan \
 	  --filter 'resultsAreBitwiseTheSameForOneTwoAndThreeWorkers|ranksWithoutClientsStillFollowTheRounds|concurrentRunsGiveTheSameResults|FedAvgSumTests'
+
+## fuzz: the libFuzzer targets in Fuzz/ (their own package, so `make test` never builds them),
+## each run for FUZZ_SECONDS (30) from its seed corpus Fuzz/Corpus/NAME: the IDX, CIFAR and
+## prepared Tiny-ImageNet readers, the JPEG shim, the config and sweep YAML loaders and the
+## checkpoint archive (FUZZ_TARGETS='idx jpeg' picks some). A crash, sanitizer report, input
+## slower than 10 s or allocation beyond 2 GB fails it; the input is kept in Fuzz/.build/artifacts.
+## Built with -sanitize=fuzzer,address as one flag (SwiftPM's `--sanitize fuzzer --sanitize address`
+## gives swiftc two -sanitize flags, and swiftc keeps only the last: then Swift code has no
+## coverage counters or no ASan, at random); linked with lld (gold warns about every ASan helper
+## symbol); release, with testing enabled for the internal readers.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?=
+FUZZ_BUILD := -c release --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address \
+	-Xswiftc -use-ld=lld -Xswiftc -enable-testing
+fuzz:
+	cd Fuzz && $(SWIFT) build $(FUZZ_BUILD)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh $(FUZZ_TARGETS)
 
 ## golden: only the PyTorch reference cases (LIPS_GOLDEN_DIR selects another folder)
 golden:

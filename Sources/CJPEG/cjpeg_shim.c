@@ -85,7 +85,10 @@ int lips_jpeg_decode_rgb(const unsigned char *data, size_t size,
     jpeg_mem_src(&info, data, (unsigned long)size);
     jpeg_read_header(&info, TRUE);
     info.out_color_space = JCS_RGB;
-    jpeg_start_decompress(&info);
+    /* The size is checked before jpeg_start_decompress: for a progressive or multi-scan file
+       that call allocates coefficient buffers for the whole image (gigabytes for the 65500x65500
+       a header may claim) and reads every scan into them. */
+    jpeg_calc_output_dimensions(&info);
     if (width) *width = (int)info.output_width;
     if (height) *height = (int)info.output_height;
     size_t row_bytes = (size_t)info.output_width * (size_t)info.output_components;
@@ -97,6 +100,14 @@ int lips_jpeg_decode_rgb(const unsigned char *data, size_t size,
         }
         jpeg_destroy_decompress(&info);
         return LIPS_JPEG_TOO_LARGE;
+    }
+    JDIMENSION checked_height = info.output_height;
+    jpeg_start_decompress(&info);
+    if ((size_t)info.output_width * (size_t)info.output_components != row_bytes || info.output_height != checked_height) {
+        /* Not expected (the dimensions were computed above); never write past the buffer. */
+        if (message != NULL && message_capacity > 0) snprintf(message, message_capacity, "image size changed while decoding");
+        jpeg_destroy_decompress(&info);
+        return LIPS_JPEG_ERROR;
     }
     while (info.output_scanline < info.output_height) {
         JSAMPROW row = rgb_out + (size_t)info.output_scanline * row_bytes;

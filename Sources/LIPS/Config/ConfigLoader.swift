@@ -66,6 +66,7 @@ extension ExperimentConfig {
         guard !key.isEmpty else { throw UserError("--set '\(setting)': expected key=value, e.g. --set rounds=10") }
         let text = String(setting[setting.index(after: equals)...])
         var value: Any? = nil
+        try YAMLLimits.check(text, source: "--set")
         if let parsed = try? Yams.load(yaml: text) {
             value = parsed
         } else if !text.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -75,8 +76,11 @@ extension ExperimentConfig {
     }
 }
 
-/// The YAML node tree of `text`, or a one-line `UserError` naming `source` (a config or sweep file).
+/// The YAML node tree of `text`, or a one-line `UserError` naming `source` (a config or sweep file);
+/// text whose aliases expand it far beyond its size, or with a list or mapping as a mapping key, is
+/// refused before Yams builds it (`YAMLLimits`).
 func composeYAML(_ text: String, source: String) throws -> Node? {
+    try YAMLLimits.check(text, source: source)
     do {
         return try Yams.compose(yaml: text)
     } catch {

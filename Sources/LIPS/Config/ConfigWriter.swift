@@ -10,7 +10,9 @@ extension ExperimentConfig {
         var text = "# lips experiment config: every key, resolved (`lips run --config FILE`; README.md explains each)\n"
         for key in ExperimentConfig.keys {
             let line = "\(key.name): \(key.write(self))"
-            text += line.padding(toLength: max(line.count, 40), withPad: " ", startingAt: 0) + " # \(key.help)\n"
+            // Padded by hand: Foundation's padding(toLength:) counts UTF-16 units, so with
+            // line.count (characters) as the length it cut values holding combining marks or emoji.
+            text += line + String(repeating: " ", count: max(0, 40 - line.count)) + " # \(key.help)\n"
         }
         return text
     }

@@ -35,14 +35,40 @@ public enum CIFARReader {
     /// `recordsPerFile` nil accepts any whole number of records.
     static func records(_ paths: [String], labelBytes: Int, labelIndex: Int, recordsPerFile: Int?, classes: Int,
                         name: String, shape: Shape) throws -> Dataset {
-        let recordSize = labelBytes + shape.count
-        var pixels = [UInt8]()
-        var labels = [Int32]()
+        var records = Records(labelBytes: labelBytes, labelIndex: labelIndex, classes: classes, shape: shape)
         for path in paths {
-            let bytes = try FileReading.bytes(path)
+            try records.append(FileReading.bytes(path), path: path, recordsPerFile: recordsPerFile)
+        }
+        return records.dataset(name: name)
+    }
+
+    /// Images and labels gathered from files of fixed-size records.
+    struct Records {
+        let labelBytes: Int
+        let labelIndex: Int
+        let classes: Int
+        let shape: Shape
+        var pixels: [UInt8] = []
+        var labels: [Int32] = []
+
+        init(labelBytes: Int, labelIndex: Int, classes: Int, shape: Shape) {
+            precondition(labelIndex < labelBytes, "the label is one of the label bytes")
+            self.labelBytes = labelBytes
+            self.labelIndex = labelIndex
+            self.classes = classes
+            self.shape = shape
+        }
+
+        var recordSize: Int { labelBytes + shape.count }
+
+        /// Appends the records of one file's `bytes` (`path` names it in errors); `recordsPerFile`
+        /// nil accepts any whole, non-zero number of records.
+        mutating func append(_ bytes: [UInt8], path: String, recordsPerFile: Int?) throws {
+            let recordSize = recordSize
             if let recordsPerFile {
-                guard bytes.count == recordsPerFile * recordSize else {
-                    throw UserError("\(path): \(recordsPerFile * recordSize) bytes expected (\(recordsPerFile) records of \(recordSize)), \(bytes.count) found")
+                let (expected, overflow) = recordsPerFile.multipliedReportingOverflow(by: recordSize)
+                guard !overflow, bytes.count == expected else {
+                    throw UserError("\(path): \(overflow ? "more than \(Int.max)" : "\(expected)") bytes expected (\(recordsPerFile) records of \(recordSize)), \(bytes.count) found")
                 }
             } else {
                 guard bytes.count > 0, bytes.count % recordSize == 0 else {
@@ -50,25 +76,30 @@ public enum CIFARReader {
                 }
             }
             let count = bytes.count / recordSize
-            pixels.reserveCapacity(pixels.count + count * shape.count)
-            labels.reserveCapacity(labels.count + count)
-            let first = pixels.count
-            pixels.append(contentsOf: repeatElement(0, count: count * shape.count))
+            let imageSize = shape.count
+            var newLabels = [Int32]()
+            newLabels.reserveCapacity(count)
+            var newPixels = [UInt8](repeating: 0, count: count * imageSize)
             try bytes.withUnsafeBufferPointer { buffer in
-                try pixels.withUnsafeMutableBufferPointer { out in
+                try newPixels.withUnsafeMutableBufferPointer { out in
                     for record in 0..<count {
                         let start = record * recordSize
                         let label = buffer[start + labelIndex]
                         guard Int(label) < classes else {
                             throw UserError("\(path): label \(label) of record \(record) is outside 0..<\(classes)")
                         }
-                        labels.append(Int32(label))
-                        (out.baseAddress! + first + record * shape.count)
-                            .update(from: buffer.baseAddress! + start + labelBytes, count: shape.count)
+                        newLabels.append(Int32(label))
+                        (out.baseAddress! + record * imageSize)
+                            .update(from: buffer.baseAddress! + start + labelBytes, count: imageSize)
                     }
                 }
             }
+            if pixels.isEmpty { pixels = newPixels } else { pixels += newPixels }
+            labels += newLabels
         }
-        return Dataset(name: name, imageShape: shape, classes: classes, pixels: pixels, labels: labels)
+
+        func dataset(name: String) -> Dataset {
+            Dataset(name: name, imageShape: shape, classes: classes, pixels: pixels, labels: labels)
+        }
     }
 }

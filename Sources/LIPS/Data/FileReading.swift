@@ -26,34 +26,60 @@ enum FileReading {
         return bytes
     }
 
-    /// The bytes of `path`, gunzipped when they start with the gzip magic (1f 8b).
-    static func bytesMaybeGzip(_ path: String) throws -> [UInt8] {
-        let raw = try bytes(path)
-        guard raw.count >= 2, raw[0] == 0x1f, raw[1] == 0x8b else { return raw }
-        return try gunzip(raw, path: path)
+    /// Whether `bytes` start with the gzip magic (1f 8b).
+    static func isGzip(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
     }
 
-    /// Inflates a gzip stream with zlib (all members, as `gzip -d` does).
-    static func gunzip(_ compressed: [UInt8], path: String) throws -> [UInt8] {
+    /// How `gunzip` ends: at the end of the stream, or early.
+    enum InflateLimit {
+        /// Inflate everything, refusing more than `bytes` of output; `needs` says why, as in
+        /// "PATH: NEEDS, but it decompresses to more" (e.g. "its IDX header gives 3x28x28, 2368 bytes").
+        case refuseBeyond(bytes: Int, needs: String)
+        /// Stop once `bytes` of output are there (a header to check before the rest), or at the end.
+        case prefix(bytes: Int)
+    }
+
+    /// Inflates a gzip stream with zlib (all members, as `gzip -d` does), never holding more than
+    /// `limit` allows plus one 64 KiB piece.
+    static func gunzip(_ compressed: [UInt8], path: String, limit: InflateLimit) throws -> [UInt8] {
         var stream = z_stream()
         // 15 window bits + 32: detect gzip or zlib headers automatically.
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw UserError("\(path): zlib could not start")
         }
         defer { inflateEnd(&stream) }
+        let bound: Int
+        switch limit {
+        case .refuseBeyond(let bytes, _), .prefix(let bytes): bound = max(0, bytes)
+        }
         var output = [UInt8]()
-        output.reserveCapacity(compressed.count * 4)
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        // The bound comes from the file: reserve what a 4:1 ratio gives at most, grow beyond that.
+        output.reserveCapacity(min(bound, compressed.count.multipliedReportingOverflow(by: 4).partialValue))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         return try compressed.withUnsafeBufferPointer { input -> [UInt8] in
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
-            stream.avail_in = UInt32(input.count)
+            // zlib counts input in UInt32: feed it in pieces of at most 1 GiB.
+            var remaining = input.count
+            func refill() {
+                let piece = min(remaining, 1 << 30)
+                stream.avail_in = UInt32(piece)
+                remaining -= piece
+            }
+            refill()
             while true {
                 let status = chunk.withUnsafeMutableBufferPointer { buffer -> Int32 in
                     stream.next_out = buffer.baseAddress
                     stream.avail_out = UInt32(buffer.count)
                     return inflate(&stream, Z_NO_FLUSH)
                 }
-                output.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
+                let produced = chunk.count - Int(stream.avail_out)
+                if case .refuseBeyond(_, let needs) = limit, produced > bound - output.count {
+                    throw UserError("\(path): \(needs), but it decompresses to more")
+                }
+                output.append(contentsOf: chunk[0..<produced])
+                if case .prefix = limit, output.count >= bound { return output }
+                if stream.avail_in == 0 && remaining > 0 { refill() }
                 switch status {
                 case Z_STREAM_END:
                     // A further gzip member may follow (concatenated .gz files).

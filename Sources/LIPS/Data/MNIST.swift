@@ -28,8 +28,18 @@ public enum MNISTReader {
     static func split(directory: String, prefix: String, name: String, classes: Int) throws -> Dataset {
         let imagePath = try locate("\(prefix)-images-idx3-ubyte", in: directory)
         let labelPath = try locate("\(prefix)-labels-idx1-ubyte", in: directory)
-        let images = try IDX.read(imagePath, dimensions: 3)
-        let labels = try IDX.read(labelPath, dimensions: 1)
+        return try dataset(images: FileReading.bytes(imagePath), imagePath: imagePath,
+                           labels: FileReading.bytes(labelPath), labelPath: labelPath, name: name, classes: classes)
+    }
+
+    /// One split from the bytes (plain or gzip) of its image and label files; the paths name them in errors.
+    static func dataset(images imageFile: [UInt8], imagePath: String, labels labelFile: [UInt8], labelPath: String,
+                        name: String, classes: Int) throws -> Dataset {
+        let images = try IDX.parse(imageFile, path: imagePath, dimensions: 3)
+        let labels = try IDX.parse(labelFile, path: labelPath, dimensions: 1)
+        guard images.sizes[1] >= 1, images.sizes[2] >= 1 else {
+            throw UserError("\(imagePath): images of \(images.sizes[1])x\(images.sizes[2]) pixels, expected at least 1x1")
+        }
         guard images.sizes[0] == labels.sizes[0] else {
             throw UserError("\(labelPath): \(labels.sizes[0]) labels for \(images.sizes[0]) images in \(imagePath)")
         }

@@ -73,19 +73,27 @@ public enum TinyImageNet {
     /// "tinyimagenet test"). The class count is the number of wnids in its `wnids.txt`, or 200.
     public static func load(directory: String) throws -> DatasetPair {
         let wnidsPath = join(directory, wnidsFile)
-        var classes = officialClasses
-        if FileManager.default.fileExists(atPath: wnidsPath) {
-            classes = try parseWnids(FileReading.bytes(wnidsPath), path: wnidsPath).count
-        }
-        func split(_ file: String, _ name: String) throws -> Dataset {
-            let path = join(directory, file)
+        let wnids = FileManager.default.fileExists(atPath: wnidsPath) ? try FileReading.bytes(wnidsPath) : nil
+        func file(_ name: String) throws -> (path: String, bytes: [UInt8]) {
+            let path = join(directory, name)
             guard FileManager.default.fileExists(atPath: path) else {
                 throw UserError("\(path): file not found (make it with `lips data prepare tiny-imagenet SRC \(directory)`)")
             }
-            return try CIFARReader.records([path], labelBytes: 1, labelIndex: 0, recordsPerFile: nil, classes: classes,
-                                           name: name, shape: imageShape)
+            return (path, try FileReading.bytes(path))
         }
-        return DatasetPair(train: try split(trainFile, "tinyimagenet train"), test: try split(testFile, "tinyimagenet test"))
+        return try prepared(wnids: wnids.map { (wnidsPath, $0) }, train: file(trainFile), test: file(testFile))
+    }
+
+    /// The splits of a prepared folder from its files' bytes: `wnids` (nil: none, 200 classes), `train`, `test`.
+    static func prepared(wnids: (path: String, bytes: [UInt8])?, train: (path: String, bytes: [UInt8]),
+                         test: (path: String, bytes: [UInt8])) throws -> DatasetPair {
+        let classes = try wnids.map { try parseWnids($0.bytes, path: $0.path).count } ?? officialClasses
+        func split(_ file: (path: String, bytes: [UInt8]), _ name: String) throws -> Dataset {
+            var records = CIFARReader.Records(labelBytes: 1, labelIndex: 0, classes: classes, shape: imageShape)
+            try records.append(file.bytes, path: file.path, recordsPerFile: nil)
+            return records.dataset(name: name)
+        }
+        return DatasetPair(train: try split(train, "tinyimagenet train"), test: try split(test, "tinyimagenet test"))
     }
 
     // MARK: - Reading the source

@@ -49,6 +49,7 @@ public struct SweepManifest: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw UserError("\(path): not readable as UTF-8 text")
         }
+        try YAMLLimits.check(text, source: path)
         let loaded: Any?
         do { loaded = try Yams.load(yaml: text) } catch { throw UserError("\(path): not valid YAML") }
         guard let map = loaded as? [String: Any], let varied = map["varied"] as? [Any], let runs = map["runs"] as? [Any] else {

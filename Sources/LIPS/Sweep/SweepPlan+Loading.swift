@@ -8,8 +8,8 @@ extension SweepPlan {
     ///
     /// Throws a one-line `UserError` naming the source and line: not YAML, an unknown section,
     /// an unknown or ill-typed key in base or grid (with the nearest known key), a grid value that
-    /// is not a list, an empty list, or a run that does not validate.
-    public static func load(yaml text: String, source: String) throws -> SweepPlan {
+    /// is not a list, an empty list, a run that does not validate, or more than `maximumRuns` runs.
+    public static func load(yaml text: String, source: String, maximumRuns: Int = SweepPlan.maximumRuns) throws -> SweepPlan {
         let root = try composeYAML(text, source: source)
         guard let mapping = root?.mapping else {
             throw UserError("\(source): expected a sweep: a mapping with 'base:' (a run config) and 'grid:' (key → list of values)")
@@ -67,7 +67,7 @@ extension SweepPlan {
                 places[key] = at
             }
         }
-        return try SweepPlan(source: source, base: base, grid: grid, place: { places[$0] ?? source })
+        return try SweepPlan(source: source, base: base, grid: grid, place: { places[$0] ?? source }, maximumRuns: maximumRuns)
     }
 
     /// The sweep in the YAML file at `path` (see `load(yaml:source:)`).

@@ -39,12 +39,10 @@ public struct SweepPlan: Sendable, Equatable {
     ///
     /// Throws a `UserError` for an empty value list, a runtime key (`workers`, `checkpoint_every`:
     /// its runs would be identical), two values that make the same folder, or a combination that
-    /// does not validate (naming the run).
-    /// The most runs one sweep may hold (each is a folder and a line of the report).
-    public static let maximumRuns = 100_000
-
+    /// does not validate (naming the run), or a grid of more than `maximumRuns` runs (the fuzz
+    /// target passes a smaller limit, to keep each input quick).
     public init(source: String, base: ExperimentConfig, grid: [(key: String, values: [Any?])],
-                place: (String) -> String = { _ in "" }) throws {
+                place: (String) -> String = { _ in "" }, maximumRuns: Int = SweepPlan.maximumRuns) throws {
         self.source = source
         varied = grid.map(\.key)
         var seen = Set<String>()
@@ -62,8 +60,8 @@ public struct SweepPlan: Sendable, Equatable {
         var combinations = 1
         for (_, values) in grid {
             let (product, overflow) = combinations.multipliedReportingOverflow(by: values.count)
-            guard !overflow, product <= SweepPlan.maximumRuns else {
-                throw UserError("\(source): the grid makes more than \(SweepPlan.maximumRuns) runs (\(grid.map { "\($0.values.count)" }.joined(separator: " × "))); split it into several sweeps")
+            guard !overflow, product <= maximumRuns else {
+                throw UserError("\(source): the grid makes more than \(maximumRuns) runs (\(grid.map { "\($0.values.count)" }.joined(separator: " × "))); split it into several sweeps")
             }
             combinations = product
         }
@@ -73,11 +71,12 @@ public struct SweepPlan: Sendable, Equatable {
         for (key, values) in grid {
             let at = place(key).isEmpty ? source : place(key)
             var column: [String] = []
+            var listed = Set<String>()
             for value in values {
                 var probe = base
                 try probe.set(key, to: value, source: at)
                 let text = probe.value(forKey: key) ?? "?"
-                guard !column.contains(text) else { throw UserError("\(at): grid '\(key)' lists \(text) twice") }
+                guard listed.insert(text).inserted else { throw UserError("\(at): grid '\(key)' lists \(text) twice") }
                 column.append(text)
             }
             texts.append(column)
@@ -103,6 +102,9 @@ public struct SweepPlan: Sendable, Equatable {
         }
         self.runs = runs
     }
+
+    /// The most runs one sweep may hold (each is a folder and a line of the report).
+    public static let maximumRuns = 100_000
 
     /// Every index tuple of lists of these sizes, the last index fastest; one empty tuple for no lists.
     static func odometer(_ sizes: [Int]) -> [[Int]] {
