@@ -203,7 +203,7 @@ class Federation:
     """A federation in memory. `train`, `test`: per client (x, y), x already the model's input
     in the federation's dtype; `init`: the initial global state_dict (no num_batches_tracked)."""
 
-    def __init__(self, config, model, train, test, init):
+    def __init__(self, config, model, train, test, init, server_rule=None):
         self.config, self.model = config, model
         self.train, self.test = train, test
         self.K = len(train)
@@ -229,6 +229,8 @@ class Federation:
         # server_momentum 0; otherwise a torch.optim.SGD over copies of the global parameters whose
         # gradient is x − x̄, stepped once per round, its momentum buffers kept across rounds.
         self.server_rule = not (self.server_lr == 1.0 and self.server_momentum == 0.0)
+        if server_rule is not None:
+            self.server_rule = server_rule   # checks only: the SGD path even at lr 1, momentum 0
         self.server_params = {name: self.global_state[name].clone() for name in self.param_names}
         self.server_optimizer = torch.optim.SGD(list(self.server_params.values()), lr=self.server_lr,
                                                 momentum=self.server_momentum) if self.server_rule else None
@@ -379,6 +381,7 @@ class Federation:
             loss_sum, correct, seen = loss_sum + l, correct + c, seen + s
         block = self.config.get("aggregation_block", 10)
         averaged = fedavg(states, [self.train[k][0].shape[0] for k in selected], selected, block)
+        self.last_average = {name: averaged[name].clone() for name in self.param_names}   # x̄, for checks
         if self.server_rule:
             # d = x − x̄ as the gradient of a server SGD (lr server_lr, momentum server_momentum):
             # v ← m·v + d (v = d on its first step), x ← x − server_lr·v. BN statistics: x̄'s.
