@@ -31,9 +31,11 @@ def algorithm_settings(config):
     algorithm = config.get("algorithm") or "fedavg"
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r} (fedavg, fedprox, scaffold or fedavgm)")
-    mu = float(config.get("mu", 0.01) if config.get("mu") is not None else 0.01)
-    server_lr = float(config.get("server_lr", 1.0) if config.get("server_lr") is not None else 1.0)
-    server_momentum = float(config.get("server_momentum", 0.0) if config.get("server_momentum") is not None else 0.0)
+    def value(key, default):
+        given = config.get(key)
+        return float(default if given is None else given)
+
+    mu, server_lr, server_momentum = value("mu", 0.01), value("server_lr", 1.0), value("server_momentum", 0.0)
     if not (math.isfinite(mu) and mu >= 0):
         raise ValueError(f"mu must be a finite number >= 0, not {mu}")
     if not (math.isfinite(server_lr) and server_lr > 0):
