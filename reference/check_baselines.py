@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Self-consistency checks of federation.py's FL baselines (docs/semantics-baselines.md): FedProx,
+"""Self-consistency checks of federation.py's FL baselines (docs/semantics.md §12): FedProx,
 SCAFFOLD, the server rule (FedAvgM). Run from the repository root with the reference environment:
 
     python reference/check_baselines.py [--golden Tests/Golden]

@@ -7,7 +7,7 @@ FedAvg of parameters and BN running statistics (§5), LIPS masks on masking roun
 modes (§7) and evaluation (§9). `participants` draws a round's clients as the engine does (§8).
 
 The local algorithm (`algorithm`: fedavg, fedprox, scaffold, fedavgm) and the server rule
-(`server_lr`, `server_momentum`) are docs/semantics-baselines.md: FedProx's proximal term and
+(`server_lr`, `server_momentum`) are docs/semantics.md §12: FedProx's proximal term and
 SCAFFOLD's control variates modify each step's gradient before the optimizer sees it; the server
 turns the FedAvg sum into a pseudo-gradient step with momentum unless server_lr is 1 and
 server_momentum 0 (then the global model is the FedAvg sum itself, as before).
@@ -219,7 +219,7 @@ class Federation:
         self.masks = [None] * self.K         # per client: {name: 0/1 tensor}, or None (dense)
         self.grads = [None] * self.K         # per client: last-step gradient of the tracked tensors
         self.local_state = [None] * self.K   # per client, bn local: its BN tensors and biases
-        # The algorithm (docs/semantics-baselines.md). Parameters: every tensor of
+        # The algorithm (docs/semantics.md §12). Parameters: every tensor of
         # model.parameters() (BN weights and biases included), never the BN running statistics.
         self.algorithm, self.mu, self.server_lr, self.server_momentum = algorithm_settings(config)
         self.param_names = [name for name, _ in model.named_parameters()]

@@ -245,7 +245,7 @@ def write_cases(out):
         federation_case(out, name, overrides, seed)
 
 
-# The FL baselines (docs/semantics-baselines.md): FedProx, SCAFFOLD, FedAvgM, the server rule.
+# The FL baselines (docs/semantics.md §12): FedProx, SCAFFOLD, FedAvgM, the server rule.
 BASELINE_CASES = [
     ("federation_fedprox", {"algorithm": "fedprox", "mu": 0.1}, 8000),
     # 6 clients, 3 a round: clients that have not trained keep c_k = 0, and c takes 1/6 of each Δc_k.

@@ -20,7 +20,7 @@ computes (the protocol itself is federation.py):
   (lower index first among equal scores);
 - `bn: received` or `bn: local` (§7);
 - the local algorithm (`algorithm`: fedavg, fedprox with `mu`, scaffold, fedavgm) and the server
-  rule (`server_lr`, `server_momentum`), docs/semantics-baselines.md;
+  rule (`server_lr`, `server_momentum`), docs/semantics.md §12;
 - the participating clients of every round drawn as §8 says (and checked against the `clients` of
   the run's `metrics.jsonl`, where it has them);
 - evaluation (§9): personalised accuracy (each client's received model on its own test set) and
