@@ -38,7 +38,7 @@ public final class Experiment {
                     config.initSHA256 = existing.initSHA256
                 }
                 config = try Experiment.pinningSplit(config)
-                guard config.identity() == existing.identity() else {
+                guard try config.identity() == existing.identity() || Experiment.extends(existing, to: config, in: directory) else {
                     throw UserError("\(directory) holds a different run (\(Experiment.firstDifference(existing, config))); choose another --out folder or remove it")
                 }
                 self.config = config
@@ -83,7 +83,15 @@ public final class Experiment {
     }
 
     /// Names the first key whose value differs between two configs, for the error message.
+    /// More rounds (with the horizon pinned) may extend a run, so a run asked with more rounds is
+    /// named by its other difference.
     static func firstDifference(_ a: ExperimentConfig, _ b: ExperimentConfig) -> String {
+        var b = b
+        if b.rounds > a.rounds {
+            var sameRounds = b
+            (sameRounds.rounds, sameRounds.horizon) = (a.rounds, a.horizon)
+            if sameRounds.identity() != a.identity() { b = sameRounds }
+        }
         let (x, y) = firstDifferingLines(a.identity(), b.identity())
         return "it has \(x), asked \(y)"
     }
@@ -164,7 +172,9 @@ public final class Experiment {
         if FileManager.default.fileExists(atPath: path(Experiment.checkpointFile)) {
             if leads { try AtomicFile.write(config.yaml(), to: path(Experiment.configFile)) }
             let checkpoint = try Checkpoint.read(from: path(Experiment.checkpointFile))
-            if let recorded = checkpoint.configIdentity, recorded != config.identity() {
+            if let recorded = checkpoint.configIdentity, recorded != config.identity(),
+               !((try? ExperimentConfig.load(yaml: recorded, source: "checkpoint")).map {
+                   (try? Experiment.extends($0, to: config, in: directory)) == true } ?? false) {
                 let (made, now) = Experiment.firstDifferingLines(recorded, config.identity())
                 throw UserError("\(path(Experiment.configFile)) was changed since its checkpoint (made with \(made), now \(now)); put it back, or start a new run in another folder")
             }
