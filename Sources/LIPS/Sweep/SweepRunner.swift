@@ -86,15 +86,15 @@ public struct SweepRunner: Sendable {
     }
 
     /// What `lips sweep --list` says of a run's folder: "new", "finished", "partial 3/20",
-    /// "running (pid 123)" when another process holds its lock, or "different run" when the
-    /// folder holds another run. Never throws: a listing reports, it does not refuse.
+    /// "running (pid 123)" when another process holds its lock, or "refused (REASON)" when the
+    /// folder holds another run (or one it cannot extend). Never throws: a listing reports, it does not refuse.
     public func status(of run: SweepPlan.Run) -> String {
         let folder = path(of: run)
         let state: RunState
         do {
             state = try self.state(of: run)
         } catch {
-            return "different run (\((error as? UserError)?.message ?? "\(error)"))"
+            return "refused (\((error as? UserError)?.message ?? "\(error)"))"
         }
         if state != .new, FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(RunFolderLock.fileName)),
            let (lock, holder) = try? RunFolderLock.acquire(folder), lock == nil {
