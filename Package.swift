@@ -71,7 +71,8 @@ let package = Package(
             plugins: ["BuildInfo"]
         ),
 
-        /// Reads the repository's git HEAD (files only, no git process) into a generated Swift file.
+        /// Reads the repository's git HEAD (files only, no git process) into a generated Swift file,
+        /// again whenever .git/HEAD or .git/logs/HEAD changes (see Plugins/BuildInfo/BuildInfo.swift).
         .plugin(name: "BuildInfo", capability: .buildTool(), path: "Plugins/BuildInfo"),
 
         // MARK: - Command-line tool
