@@ -11,7 +11,7 @@ MPI_PACKAGES := libopenmpi-dev openmpi-bin
 TRAITS := $(if $(filter 1,$(MPI)),--traits MPI,)
 LIPS := .build/release/lips
 
-.PHONY: tsan setup build run test bench fuzz golden golden-cases reference-env loc clean
+.PHONY: tsan setup build install uninstall run test bench fuzz golden golden-cases reference-env loc clean
 
 ## setup: install the system packages (OpenBLAS, LAPACKE, zlib, libjpeg-turbo, Fashion-MNIST; Open MPI with MPI=1)
 setup:
@@ -21,6 +21,21 @@ setup:
 ## build: the release binary .build/release/lips (MPI=1: with the MPI trait, for runs across ranks)
 build:
 	$(SWIFT) build -c release --product lips $(TRAITS)
+
+## install: the release binary into $(PREFIX)/bin (PREFIX=/usr/local; DESTDIR for packagers). The
+## binary is self-contained: presets are compiled in; it links the system's OpenBLAS, LAPACKE,
+## zlib and libjpeg (and Open MPI with MPI=1). Uses sudo where $(PREFIX)/bin is not writable.
+PREFIX ?= /usr/local
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+INSTALL_SUDO = $(shell mkdir -p "$(BINDIR)" 2>/dev/null; [ -w "$(BINDIR)" ] || echo $(SUDO))
+install: build
+	$(INSTALL_SUDO) install -d "$(BINDIR)"
+	$(INSTALL_SUDO) install -m 755 $(LIPS) "$(BINDIR)/lips"
+	@echo "installed $(BINDIR)/lips: $$("$(BINDIR)/lips" --version)"
+
+## uninstall: removes $(PREFIX)/bin/lips
+uninstall:
+	$(INSTALL_SUDO) rm -f "$(BINDIR)/lips"
 
 ## run: the default job — FedAvg and LIPS on Fashion-MNIST in the paper's setting (100 clients,
 ## Dirichlet 0.1, 100/400 samples, ResNet-8, seed 2) for RUN_ROUNDS rounds (a few minutes on two

@@ -66,8 +66,14 @@ let package = Package(
             exclude: ["Kernels/README.md", "Memory/README.md", "NN/README.md", "Data/README.md", "Federated/README.md",
                       "Config/README.md", "Run/README.md", "Sweep/README.md", "Support/README.md", "Distributed/README.md"],
             // The preset YAML files, compiled into the binary (`PackageResources`); `configs/` links here.
-            resources: [.embedInCode("Config/Presets")]
+            resources: [.embedInCode("Config/Presets")],
+            // `BuildInfo.commit`, the git commit baked in at build time (see Plugins/BuildInfo).
+            plugins: ["BuildInfo"]
         ),
+
+        /// Reads the repository's git HEAD (files only, no git process) into a generated Swift file,
+        /// again whenever .git/HEAD or .git/logs/HEAD changes (see Plugins/BuildInfo/BuildInfo.swift).
+        .plugin(name: "BuildInfo", capability: .buildTool(), path: "Plugins/BuildInfo"),
 
         // MARK: - Command-line tool
 

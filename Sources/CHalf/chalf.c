@@ -42,6 +42,14 @@ static int has_f16c(void) {
 }
 #endif
 
+int lips_half_uses_f16c(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    return has_f16c();
+#else
+    return 0;
+#endif
+}
+
 void lips_float_to_half(const float *source, uint16_t *target, size_t count) {
 #if defined(__x86_64__) || defined(__i386__)
     if (has_f16c()) { float_to_half_f16c(source, target, count); return; }

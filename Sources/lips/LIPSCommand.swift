@@ -7,6 +7,8 @@ struct LIPSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lips",
         abstract: "Federated learning on CPU servers: FedAvg and LIPS (layer-wise inertia with sparsity).",
+        // `lips --version`: the package version and the git commit the binary was built from.
+        version: "lips \(EngineVersion.description)",
         subcommands: [RunCommand.self, ExportCommand.self, SweepCommand.self, ReportCommand.self, PlotCommand.self, CompareCommand.self, Inspect.self, DataCommand.self, BenchCommand.self, RanksCommand.self]
     )
 

@@ -11,12 +11,17 @@ struct RunCommand: ParsableCommand {
         The run folder gets config.yaml (the resolved config), metrics.jsonl and metrics.csv (one row per \
         round), layers.csv (layer-wise inertia) and checkpoint.bin. Ctrl-C finishes the current round and saves \
         a checkpoint, then exits with status 75 (0: every round done; 2: an error, in one line); `lips run --out DIR` \
-        continues it and ends bitwise where an uninterrupted run would.
+        continues it and ends bitwise where an uninterrupted run would; with --set rounds=N (more rounds) it \
+        goes on to N, ending where a run of N rounds would (a LIPS run must keep its horizon). A config file may \
+        hold 'preset: NAME', applied before its other keys. Progress lines read "round 3/20 (metrics round 2)": \
+        the files count rounds from 0. The folder's provenance.json records each session (engine version, host, \
+        CPU, BLAS, workers, start and end).
 
         Examples:
           lips run --preset fmnist-resnet8-lips --out runs/lips
           lips run --config my.yaml --set alpha=0.5 --set seed=3 --out runs/a05-s3
           lips run --out runs/lips                      # resume
+          lips run --out runs/lips --set rounds=60 --set horizon=30   # on to 60 rounds
           lips run --preset fmnist-resnet8-lips --show-config
         Presets: \(Presets.names.joined(separator: ", ")).
         """

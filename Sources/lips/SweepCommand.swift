@@ -12,6 +12,11 @@ struct SweepCommand: ParsableCommand {
         list of values). Every combination is one run, in DIR/key=value,key=value (first grid key slowest). \
         DIR/sweep.yaml lists them for `lips report` and `lips plot`.
 
+        --set key=value overrides a key of every run (not a grid key), after the base: it becomes part of each \
+        run's config.yaml, so a rerun without it finds different runs. Progress lines say which run of the \
+        shard is running ("run 3 of 12") and the sweep's ETA (h:mm:ss, from the rounds left and the time per \
+        round so far); --list shows each run's state.
+
         --shard I/N (0-based) runs only the runs k with k mod N == I. Inside a Slurm job array numbered \
         0 to N-1 without gaps (--array=0-(N-1)), SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT give it when \
         --shard is not given; any other array (--array=3,7 resubmitting two tasks) needs --shard \
@@ -22,22 +27,25 @@ struct SweepCommand: ParsableCommand {
           lips sweep --config sweep.yaml --out runs/sweep --shard 1/4
           lips sweep --config sweep.yaml --out runs/sweep --workers 8 --parallel-runs 4
           lips sweep --config sweep.yaml --list
+          lips sweep --config sweep.yaml --out runs/sweep --set rounds=60
         """
     )
 
     @Option(name: .long, help: ArgumentHelp("The sweep file (YAML: base + grid).", valueName: "file")) var config: String
     @Option(name: .long, help: ArgumentHelp("Sweep folder (default: runs/<sweep file name>).", valueName: "dir")) var out: String?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override one key of every run, e.g. --set rounds=10 (repeatable; not a grid key).", valueName: "key=value"))
+    var settings: [String] = []
     @Option(help: ArgumentHelp("Run only slice I of N (0-based: 0/N … N-1/N).", valueName: "I/N")) var shard: String?
     @Option(parsing: .unconditional, help: "Worker threads in all (0 or unset: one per core); same results for any value.") var workers: Int?
     @Option(name: .customLong("parallel-runs"), parsing: .unconditional, help: "Runs at once, sharing the workers (each gets workers / parallel-runs).")
     var parallelRuns = 1
-    @Flag(help: "List the runs (and which this shard owns) and exit.") var list = false
+    @Flag(help: "List the runs (* marks the ones this shard owns) with their state (new, partial, finished, running) and exit.") var list = false
     @Flag(help: "Print a progress line per round even when stderr is not a terminal.") var progress = false
     @Flag(help: "Print no progress lines.") var quiet = false
 
     func run() throws {
         try reportingUserErrors {
-            let plan = try SweepPlan.load(file: config)
+            let plan = try SweepPlan.load(file: config, settings: settings)
             let chosen = try shard.map { try SweepShard(parsing: $0) }
                 ?? SweepShard.fromSlurm(environment: ProcessInfo.processInfo.environment) ?? .whole
             let directory = out ?? "runs/" + ((config as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -47,7 +55,7 @@ struct SweepCommand: ParsableCommand {
             if list {
                 print("\(plan.runs.count) runs over \(plan.varied.isEmpty ? "no grid" : plan.varied.joined(separator: " × ")); shard \(chosen) owns \(runner.shardRuns.count):")
                 for (index, run) in plan.runs.enumerated() {
-                    print("\(chosen.contains(index) ? "*" : " ") \(index)  \((directory as NSString).appendingPathComponent(run.name))")
+                    print("\(chosen.contains(index) ? "*" : " ") \(index)  \((directory as NSString).appendingPathComponent(run.name))  \(runner.status(of: run))")
                 }
                 return
             }

@@ -4,7 +4,8 @@
 #  - a run stopped by SIGINT/SIGTERM saves its checkpoint and exits with status 75;
 #  - a second `lips run` on a folder that a running one holds is refused in one line, before it
 #    writes anything, and the folder runs again once the first has ended;
-#  - negative numbers, an empty --out and sample counts beyond the data are one-line errors (exit 2).
+#  - negative numbers, an empty --out and sample counts beyond the data are one-line errors (exit 2);
+#  - --version names the commit, make install/uninstall place and remove the binary, run folders get provenance.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SWIFT=${SWIFT:-swift}
@@ -88,8 +89,22 @@ expect_refusal "train_num 1000000 must be between 1 and the 60000 train samples 
 [ -z "$(ls -A "$out" | grep -v '^\(tiny.yaml\|piped\|stopped\|second.err\|refusal.out\|refusal.err\)$')" ] \
     || fail "a refused command wrote into the current folder: $(ls -A "$out" | tr '\n' ' ')"
 
+# 5. --version names the commit the binary was built from; `make install` puts that binary under
+#    PREFIX/bin (-o build: the debug binary just built stands in for the release one) and
+#    `make uninstall` removes it; the finished run has a provenance with one session per lips run.
+version=$("$lips" --version)
+if head=$(git rev-parse HEAD 2>/dev/null); then
+    [ "$version" = "lips $(sed -n 's/.*number = "\(.*\)"/\1/p' Sources/LIPS/Support/EngineVersion.swift) (commit $head)" ] \
+        || fail "lips --version printed '$version', expected the version and commit $head"
+fi
+make -s -o build install PREFIX="$out/prefix" LIPS="$lips" >/dev/null || fail "make install failed"
+[ "$("$out/prefix/bin/lips" --version 2>&1)" = "$version" ] || fail "make install did not install the built lips into PREFIX/bin"
+make -s uninstall PREFIX="$out/prefix" >/dev/null && [ ! -e "$out/prefix/bin/lips" ] || fail "make uninstall left PREFIX/bin/lips"
+[ "$(grep -c '"started"' "$out/stopped/provenance.json")" -ge 3 ] \
+    || fail "the stopped and resumed run's provenance.json has fewer than 3 sessions"
+
 if [ "$failures" -gt 0 ]; then
     echo "Tests/CLI/check.sh: $failures failure(s)" >&2
     exit 1
 fi
-echo "Tests/CLI/check.sh: CLI checks passed (closed pipe, graceful stop, folder in use, bad command lines)"
+echo "Tests/CLI/check.sh: CLI checks passed (closed pipe, graceful stop, folder in use, bad command lines, version, install, provenance)"

@@ -2,11 +2,12 @@ import Foundation
 import Yams
 
 extension ExperimentConfig {
-    /// The config a YAML mapping describes: the defaults, then each key of `text` in file
-    /// order. `source` names the text in errors (a file path, "preset NAME").
+    /// The config a YAML mapping describes: the defaults, or the preset its `preset: NAME` key
+    /// names (applied first, wherever the key stands, as in a sweep's `base`), then each other key
+    /// of `text` in file order. `source` names the text in errors (a file path, "preset NAME").
     ///
     /// Throws a one-line `UserError` naming the source, line and key for text that is not YAML,
-    /// not a mapping, an unknown key (with the nearest known one) or a value of the wrong type.
+    /// not a mapping, an unknown key (with the nearest known one) or preset, or a value of the wrong type.
     public static func load(yaml text: String, source: String) throws -> ExperimentConfig {
         let root = try composeYAML(text, source: source)
         var config = ExperimentConfig()
@@ -14,7 +15,16 @@ extension ExperimentConfig {
         guard let mapping = root.mapping else {
             throw UserError("\(source): expected a mapping of keys to values, e.g. 'rounds: 30'")
         }
-        for (keyNode, valueNode) in mapping {
+        if let preset = mapping.first(where: { $0.key.string == "preset" }) {
+            let place = preset.key.mark.map { "\(source):\($0.line)" } ?? source
+            guard let name = preset.value.string else { throw UserError("\(place): 'preset' must be a preset name") }
+            do {
+                config = try Presets.config(named: name)
+            } catch let error as UserError {
+                throw UserError("\(place): \(error.message)")
+            }
+        }
+        for (keyNode, valueNode) in mapping where keyNode.string != "preset" {
             let place = keyNode.mark.map { "\(source):\($0.line)" } ?? source
             guard let key = keyNode.string else {
                 throw UserError("\(place): keys must be plain names, found '\(ConfigValue.describe(Constructor.default.any(from: keyNode)))'")

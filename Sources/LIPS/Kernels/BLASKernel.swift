@@ -13,6 +13,15 @@ public enum BLASKernel {
     /// The kernel family OpenBLAS chose ("SkylakeX", "Haswell", "Zen", "Prescott", …).
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
+    /// OpenBLAS's build description ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64"):
+    /// its version, build options and the kernels chosen, for a run's provenance.
+    public static var configuration: String { String(cString: openblas_get_config()) }
+
+    /// Whether `coreName` names AVX-512 kernels (what a run's provenance reports as AVX-512 used).
+    public static func usesAVX512(coreName: String) -> Bool {
+        ["skylakex", "cooperlake", "sapphirerapids"].contains(coreName.lowercased())
+    }
+
     /// Kernel families that use AVX2 and FMA (the ones OpenBLAS 0.3.x has for x86-64 servers).
     static let wideCores: Set = ["haswell", "excavator", "zen", "skylakex", "cooperlake", "sapphirerapids"]
 
@@ -29,7 +38,7 @@ public enum BLASKernel {
     }
 
     /// The instruction-set flags of the first processor in `/proc/cpuinfo` (empty where there is none).
-    static func processorFlags(cpuinfo: String) -> Set<String> {
+    public static func processorFlags(cpuinfo: String) -> Set<String> {
         for line in cpuinfo.split(separator: "\n") where line.hasPrefix("flags") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))

@@ -38,7 +38,7 @@ public final class Experiment {
                     config.initSHA256 = existing.initSHA256
                 }
                 config = try Experiment.pinningSplit(config)
-                guard config.identity() == existing.identity() else {
+                guard try config.identity() == existing.identity() || Experiment.extends(existing, to: config, in: directory) else {
                     throw UserError("\(directory) holds a different run (\(Experiment.firstDifference(existing, config))); choose another --out folder or remove it")
                 }
                 self.config = config
@@ -83,7 +83,15 @@ public final class Experiment {
     }
 
     /// Names the first key whose value differs between two configs, for the error message.
+    /// More rounds (with the horizon pinned) may extend a run, so a run asked with more rounds is
+    /// named by its other difference.
     static func firstDifference(_ a: ExperimentConfig, _ b: ExperimentConfig) -> String {
+        var b = b
+        if b.rounds > a.rounds {
+            var sameRounds = b
+            (sameRounds.rounds, sameRounds.horizon) = (a.rounds, a.horizon)
+            if sameRounds.identity() != a.identity() { b = sameRounds }
+        }
         let (x, y) = firstDifferingLines(a.identity(), b.identity())
         return "it has \(x), asked \(y)"
     }
@@ -164,7 +172,9 @@ public final class Experiment {
         if FileManager.default.fileExists(atPath: path(Experiment.checkpointFile)) {
             if leads { try AtomicFile.write(config.yaml(), to: path(Experiment.configFile)) }
             let checkpoint = try Checkpoint.read(from: path(Experiment.checkpointFile))
-            if let recorded = checkpoint.configIdentity, recorded != config.identity() {
+            if let recorded = checkpoint.configIdentity, recorded != config.identity(),
+               !((try? ExperimentConfig.load(yaml: recorded, source: "checkpoint")).map {
+                   (try? Experiment.extends($0, to: config, in: directory)) == true } ?? false) {
                 let (made, now) = Experiment.firstDifferingLines(recorded, config.identity())
                 throw UserError("\(path(Experiment.configFile)) was changed since its checkpoint (made with \(made), now \(now)); put it back, or start a new run in another folder")
             }
@@ -201,7 +211,33 @@ public final class Experiment {
                        config.splitFile.map { " (split \($0))" } ?? "", Experiment.methodDescription(config),
                        simulation.pool.workers, simulation.pool.workers == 1 ? "" : "s", ranks,
                        Double(simulation.clientStateBytes) / 1e6,
-                       resumedFrom > 0 ? ", resuming at round \(resumedFrom)" : ""))
+                       resumedFrom > 0 && resumedFrom < config.rounds
+                           ? ", resuming with \(Experiment.roundName(resumedFrom, of: config.rounds))" : ""))
+        // Provenance is written beside the results, never read by them (a session that trains nothing adds none).
+        let provenance = leads && resumedFrom < config.rounds
+            ? try ProvenanceLog(directory: directory, session: Provenance.currentSession(
+                workers: simulation.pool.workers, ranks: communicator.size, firstRound: resumedFrom))
+            : nil
+        do {
+            let outcome = try runRounds(simulation, rounds: &rounds, layers: &layers, resumedFrom: resumedFrom,
+                                        report: report, shouldStop: shouldStop)
+            let ended: String
+            switch outcome {
+            case .finished: ended = "finished"
+            case .interrupted: ended = "stopped"
+            }
+            try provenance?.end(ended, roundsDone: simulation.nextRound)
+            return outcome
+        } catch {
+            try? provenance?.end("error", roundsDone: simulation.nextRound)
+            throw error
+        }
+    }
+
+    /// The rounds from `resumedFrom` to the last, or to a stop; see `run`.
+    private func runRounds(_ simulation: Simulation, rounds: inout [RoundMetrics], layers: inout [LayerMetrics],
+                           resumedFrom: Int, report: ((String) -> Void)?, shouldStop: () -> Bool) throws -> Outcome {
+        let communicator = simulation.communicator, leads = communicator.rank == 0
         var lastCheckpoint = resumedFrom
         while simulation.nextRound < config.rounds {
             let (row, layerRows) = simulation.runRound()
@@ -223,7 +259,7 @@ public final class Experiment {
                 lastCheckpoint = done
             }
             if stopping && done < config.rounds {
-                report?("lips: stopped after round \(done - 1); checkpoint saved, rerun with --out \(directory) to continue")
+                report?("lips: stopped after \(Experiment.roundName(done - 1, of: config.rounds)); checkpoint saved, rerun with --out \(directory) to continue")
                 return .interrupted(round: lastCheckpoint)
             }
         }
@@ -314,17 +350,32 @@ public final class Experiment {
         }
     }
 
-    /// "round 12/30  acc 0.734 (dense 0.512)  loss 0.41  41.2 s/round  ETA 12m 20s"
+    /// "round 12/30 (metrics round 11)  acc 0.7340 (dense 0.5120)  loss 0.4100  41.2 s/round  ETA 0:12:20":
+    /// rounds count from 1 of the total here, and from 0 in the files (`round` in metrics.jsonl),
+    /// so the line names both.
     static func progressLine(_ row: RoundMetrics, rounds: [RoundMetrics], total: Int) -> String {
         let recent = rounds.suffix(5)
         let perRound = recent.reduce(0) { $0 + $1.seconds } / Double(recent.count)
-        let remaining = Int((perRound * Double(total - row.round - 1)).rounded())
-        var line = "round \(row.round + 1)/\(total)"
+        let remaining = perRound * Double(total - row.round - 1)
+        var line = "\(roundName(row.round, of: total))"
         if let accuracy = row.personalizedAccuracy { line += String(format: "  acc %.4f", accuracy) }
         if let dense = row.denseAccuracy, dense != row.personalizedAccuracy { line += String(format: " (dense %.4f)", dense) }
         if let global = row.globalAccuracy { line += String(format: "  global %.4f", global) }
         if row.density < 1 { line += String(format: "  density %.3f", row.density) }
-        line += String(format: "  loss %.4f  %.1f s/round  ETA %dm %02ds", row.trainLoss, perRound, remaining / 60, remaining % 60)
+        line += String(format: "  loss %.4f  %.1f s/round  ETA ", row.trainLoss, perRound) + duration(remaining)
         return line
+    }
+
+    /// "round 3/20 (metrics round 2)": the 1-based count of the total, and the 0-based number the
+    /// metrics files, checkpoints and messages use.
+    static func roundName(_ round: Int, of total: Int) -> String {
+        "round \(round + 1)/\(total) (metrics round \(round))"
+    }
+
+    /// Seconds as h:mm:ss ("0:04:05", "27:00:00"); "?" when not finite.
+    public static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0, seconds < 1e9 else { return "?" }
+        let whole = Int(seconds.rounded())
+        return String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
     }
 }

@@ -118,7 +118,8 @@ public struct RunCollection: Sendable {
         for key in ExperimentConfig.keys where !key.isRuntime && !varied.contains(key.name) {
             if Set(runs.map { key.write($0.config) }).count > 1 { varied.append(key.name) }
         }
-        return RunCollection(varied: varied, runs: runs, notes: notes)
+        let collection = RunCollection(varied: varied, runs: runs, notes: notes)
+        return RunCollection(varied: varied, runs: runs, notes: notes + collection.mixedVersionNotes())
     }
 
     private static func exists(_ folder: String, _ file: String) -> Bool {

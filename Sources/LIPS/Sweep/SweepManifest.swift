@@ -13,17 +13,20 @@ public struct SweepManifest: Sendable, Equatable {
     public let varied: [String]
     /// Run folder names, relative to the sweep folder.
     public let runs: [String]
+    /// The `lips sweep --set` overrides the runs were made with (each run's config holds them too).
+    public let overrides: [String]
 
     /// A manifest with these fields (tests, tools).
-    public init(source: String, varied: [String], runs: [String]) {
+    public init(source: String, varied: [String], runs: [String], overrides: [String] = []) {
         self.source = source
         self.varied = varied
         self.runs = runs
+        self.overrides = overrides
     }
 
     /// The manifest of an expanded sweep.
     public init(plan: SweepPlan) {
-        self.init(source: plan.source, varied: plan.varied, runs: plan.runs.map(\.name))
+        self.init(source: plan.source, varied: plan.varied, runs: plan.runs.map(\.name), overrides: plan.overrides)
     }
 
     /// The YAML text, read back equal by `read`.
@@ -31,6 +34,9 @@ public struct SweepManifest: Sendable, Equatable {
         var text = "# lips sweep: written by `lips sweep`; `lips report` and `lips plot` read it\n"
         text += "source: \(YAMLText.string(source))\n"
         text += "varied: [" + varied.map { YAMLText.string($0) }.joined(separator: ", ") + "]\n"
+        if !overrides.isEmpty {
+            text += "overrides: [" + overrides.map { YAMLText.string($0) }.joined(separator: ", ") + "]   # lips sweep --set\n"
+        }
         text += "runs:\n"
         for run in runs { text += "  - \(YAMLText.string(run))\n" }
         return text
@@ -56,7 +62,8 @@ public struct SweepManifest: Sendable, Equatable {
             throw UserError("\(path): not a sweep manifest written by lips sweep (expected 'varied:' and 'runs:')")
         }
         return SweepManifest(source: map["source"].map { "\($0)" } ?? "",
-                             varied: varied.map { "\($0)" }, runs: runs.map { "\($0)" })
+                             varied: varied.map { "\($0)" }, runs: runs.map { "\($0)" },
+                             overrides: (map["overrides"] as? [Any] ?? []).map { "\($0)" })
     }
 
     /// Writes `sweep.yaml` into `directory` atomically; refuses to replace a file there that is not a manifest.

@@ -9,7 +9,12 @@ extension SweepPlan {
     /// Throws a one-line `UserError` naming the source and line: not YAML, an unknown section,
     /// an unknown or ill-typed key in base or grid (with the nearest known key), a grid value that
     /// is not a list, an empty list, a run that does not validate, or more than `maximumRuns` runs.
-    public static func load(yaml text: String, source: String, maximumRuns: Int = SweepPlan.maximumRuns) throws -> SweepPlan {
+    ///
+    /// `settings` are `lips sweep --set key=value` overrides, applied to the base after its own
+    /// keys, so they become part of every run's config (and of its `config.yaml`): the sweep stays
+    /// reproducible from its runs. A setting on a grid key is refused: the grid decides that key.
+    public static func load(yaml text: String, source: String, settings: [String] = [],
+                            maximumRuns: Int = SweepPlan.maximumRuns) throws -> SweepPlan {
         let root = try composeYAML(text, source: source)
         guard let mapping = root?.mapping else {
             throw UserError("\(source): expected a sweep: a mapping with 'base:' (a run config) and 'grid:' (key → list of values)")
@@ -67,11 +72,20 @@ extension SweepPlan {
                 places[key] = at
             }
         }
-        return try SweepPlan(source: source, base: base, grid: grid, place: { places[$0] ?? source }, maximumRuns: maximumRuns)
+        for setting in settings {
+            let key = setting.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            if let at = places[key] {
+                throw UserError("--set \(setting): '\(key)' is a grid key of the sweep (\(at)); change its values in the grid instead")
+            }
+            try base.apply(setting: setting)
+        }
+        var plan = try SweepPlan(source: source, base: base, grid: grid, place: { places[$0] ?? source }, maximumRuns: maximumRuns)
+        plan.overrides = settings
+        return plan
     }
 
-    /// The sweep in the YAML file at `path` (see `load(yaml:source:)`).
-    public static func load(file path: String) throws -> SweepPlan {
+    /// The sweep in the YAML file at `path` (see `load(yaml:source:settings:)`).
+    public static func load(file path: String, settings: [String] = []) throws -> SweepPlan {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw UserError("\(path): sweep file not found")
@@ -80,6 +94,6 @@ extension SweepPlan {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw UserError("\(path): sweep file not readable as UTF-8 text")
         }
-        return try load(yaml: text, source: path)
+        return try load(yaml: text, source: path, settings: settings)
     }
 }

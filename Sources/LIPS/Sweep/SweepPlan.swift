@@ -32,6 +32,8 @@ public struct SweepPlan: Sendable, Equatable {
     public let varied: [String]
     /// Every combination, in odometer order.
     public let runs: [Run]
+    /// The `--set key=value` overrides applied to the base (already in every run's config), for the manifest.
+    public internal(set) var overrides: [String] = []
 
     /// Expands `grid` over `base`: each `(key, values)` in order, each value read as a YAML value
     /// through `ExperimentConfig.set`, so unknown keys and ill-typed values give the same one-line

@@ -76,6 +76,37 @@ public struct SweepRunner: Sendable {
         return done.isSuperset(of: 0..<run.config.rounds) ? .finished : .partial(rounds: done.count)
     }
 
+    /// The rounds `run` still has to run (all of them when its folder cannot tell).
+    func roundsLeft(_ run: SweepPlan.Run) -> Int {
+        switch try? state(of: run) {
+        case .finished?: return 0
+        case .partial(let rounds)?: return max(0, run.config.rounds - rounds)
+        case .new?, nil: return run.config.rounds
+        }
+    }
+
+    /// What `lips sweep --list` says of a run's folder: "new", "finished", "partial 3/20",
+    /// "running (pid 123)" when another process holds its lock, or "refused (REASON)" when the
+    /// folder holds another run (or one it cannot extend). Never throws: a listing reports, it does not refuse.
+    public func status(of run: SweepPlan.Run) -> String {
+        let folder = path(of: run)
+        let state: RunState
+        do {
+            state = try self.state(of: run)
+        } catch {
+            return "refused (\((error as? UserError)?.message ?? "\(error)"))"
+        }
+        if state != .new, FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(RunFolderLock.fileName)),
+           let (lock, holder) = try? RunFolderLock.acquire(folder), lock == nil {
+            return "running" + (holder.map { " (pid \($0))" } ?? "")
+        }
+        switch state {
+        case .new: return "new"
+        case .finished: return "finished"
+        case .partial(let rounds): return "partial \(rounds)/\(run.config.rounds)"
+        }
+    }
+
     /// The folder of `run` inside the sweep folder.
     public func path(of run: SweepPlan.Run) -> String {
         (directory as NSString).appendingPathComponent(run.name)
@@ -89,6 +120,7 @@ public struct SweepRunner: Sendable {
         try SweepManifest(plan: plan).write(to: directory)
         let runs = shardRuns
         let shared = SweepState(count: runs.count)
+        let progress = SweepProgress(remaining: runs.map(roundsLeft).reduce(0, +))
         let prefixRounds = parallelRuns > 1
         let perRun = workersPerRun
         let lane: @Sendable (Int) -> Void = { _ in
@@ -98,8 +130,8 @@ public struct SweepRunner: Sendable {
             while !shouldStop(), let index = shared.next() {
                 let run = runs[index]
                 let outcome = Result { () throws -> RunResult in
-                    try self.runOne(run, workers: perRun, cached: &cached, report: report, prefixRounds: prefixRounds,
-                                    shouldStop: shouldStop)
+                    try self.runOne(run, number: index + 1, of: runs.count, workers: perRun, cached: &cached, report: report,
+                                    progress: progress, prefixRounds: prefixRounds, shouldStop: shouldStop)
                 }
                 shared.finish(index, outcome)
                 if case .success(.interrupted) = outcome { shared.stop() }
@@ -116,19 +148,23 @@ public struct SweepRunner: Sendable {
 
     enum RunResult: Sendable { case skipped, finished(resumed: Bool), interrupted, busy }
 
-    private func runOne(_ run: SweepPlan.Run, workers: Int?, cached: inout (key: String, data: DatasetPair)?,
-                        report: (@Sendable (String) -> Void)?, prefixRounds: Bool,
+    /// Runs `run`, the shard's `number`th of `count` (1-based, as the progress lines say it).
+    private func runOne(_ run: SweepPlan.Run, number: Int, of count: Int, workers: Int?, cached: inout (key: String, data: DatasetPair)?,
+                        report: (@Sendable (String) -> Void)?, progress: SweepProgress, prefixRounds: Bool,
                         shouldStop: @escaping @Sendable () -> Bool) throws -> RunResult {
+        let which = "run \(number) of \(count)"
         do {
             if try state(of: run) == .finished {
-                report?("lips: \(path(of: run)): already finished (\(run.config.rounds) rounds), skipped")
+                report?("lips: \(which): \(path(of: run)): already finished (\(run.config.rounds) rounds), skipped")
                 return .skipped
             }
+            let left = roundsLeft(run)
             var config = run.config
             if let workers { config.workers = workers }
             let experiment = try Experiment(directory: path(of: run), config: config)
             if case .held(let holder) = try experiment.lock() {
-                report?("lips: \(path(of: run)): in use by another lips process\(holder.map { " (pid \($0))" } ?? ""), skipped")
+                report?("lips: \(which): \(path(of: run)): in use by another lips process\(holder.map { " (pid \($0))" } ?? ""), skipped")
+                progress.skip(rounds: left)
                 return .busy
             }
             let key = SweepRunner.dataKey(config)
@@ -141,7 +177,13 @@ public struct SweepRunner: Sendable {
                 cached = (key, data)
             }
             let outcome = try experiment.run(data: data, workers: workers, report: { line in
-                report?(prefixRounds && line.hasPrefix("round ") ? "[\(run.name)] \(line)" : line)
+                // A round's line (Experiment.progressLine) gets the sweep's place and ETA.
+                guard line.hasPrefix("round ") else {
+                    report?(line.hasPrefix("lips: ") ? "lips: \(which): " + line.dropFirst(6) : line)
+                    return
+                }
+                let sweep = "  [sweep: \(which), ETA \(progress.roundDone())]"
+                report?((prefixRounds ? "[\(run.name)] " : "") + line + sweep)
             }, shouldStop: shouldStop)
             switch outcome {
             case .finished(_, let resumedFrom): return .finished(resumed: resumedFrom > 0)
