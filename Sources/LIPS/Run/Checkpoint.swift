@@ -12,6 +12,8 @@ public struct Checkpoint: Sendable {
     public var snapshot: SimulationSnapshot
     public var rounds: [RoundMetrics]
     public var layers: [LayerMetrics]
+    /// The `clients.csv` rows so far (empty in checkpoints written before it existed).
+    public var clients: [ClientMetrics]
     /// The shard files holding the client state, relative to the checkpoint's folder (empty when
     /// `snapshot` holds it).
     public var shards: [String]
@@ -19,11 +21,12 @@ public struct Checkpoint: Sendable {
     /// results), so a resume can refuse a config edited since; nil in checkpoints written before.
     public var configIdentity: String?
 
-    public init(snapshot: SimulationSnapshot, rounds: [RoundMetrics], layers: [LayerMetrics], shards: [String] = [],
-                configIdentity: String? = nil) {
+    public init(snapshot: SimulationSnapshot, rounds: [RoundMetrics], layers: [LayerMetrics], clients: [ClientMetrics] = [],
+                shards: [String] = [], configIdentity: String? = nil) {
         self.snapshot = snapshot
         self.rounds = rounds
         self.layers = layers
+        self.clients = clients
         self.shards = shards
         self.configIdentity = configIdentity
     }
@@ -54,6 +57,7 @@ public struct Checkpoint: Sendable {
         archive.add("global.statistics", floats: s.globalStatistics)
         archive.add("reference.parameters", floats: s.reference)
         Checkpoint.addClientSections(s.clients, to: &archive)
+        ClientMetricsSection.add(clients, to: &archive)
         return archive
     }
 
@@ -104,6 +108,7 @@ public struct Checkpoint: Sendable {
             globalStatistics: try archive.floats("global.statistics"),
             reference: try archive.floats("reference.parameters"), clients: clients)
         return Checkpoint(snapshot: snapshot, rounds: state.rounds, layers: state.layers,
+                          clients: try ClientMetricsSection.read(archive),
                           shards: mergingShards ? [] : shards, configIdentity: state.config)
     }
 
