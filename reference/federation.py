@@ -6,6 +6,12 @@ the round's clients (§4, `shuffle: false`: batches are consecutive slices of th
 FedAvg of parameters and BN running statistics (§5), LIPS masks on masking rounds (§6), the BN
 modes (§7) and evaluation (§9). `participants` draws a round's clients as the engine does (§8).
 
+The local algorithm (`algorithm`: fedavg, fedprox, scaffold, fedavgm) and the server rule
+(`server_lr`, `server_momentum`) are docs/semantics.md §12: FedProx's proximal term and
+SCAFFOLD's control variates modify each step's gradient before the optimizer sees it; the server
+turns the FedAvg sum into a pseudo-gradient step with momentum unless server_lr is 1 and
+server_momentum 0 (then the global model is the FedAvg sum itself, as before).
+
 Used by replay.py (a whole engine run, from its folder) and golden_federation.py (the federated
 golden cases of Tests/Golden). `config` is a dict with the engine's key names.
 """
@@ -16,6 +22,29 @@ import torch
 import torch.nn.functional as F
 
 MASK64 = (1 << 64) - 1
+ALGORITHMS = ("fedavg", "fedprox", "scaffold", "fedavgm")
+
+
+def algorithm_settings(config):
+    """(algorithm, mu, server_lr, server_momentum) with the engine's defaults (fedavg, 0.01, 1.0,
+    0.0); a value the engine refuses raises ValueError with a one-line message."""
+    algorithm = config.get("algorithm") or "fedavg"
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r} (fedavg, fedprox, scaffold or fedavgm)")
+    def value(key, default):
+        given = config.get(key)
+        return float(default if given is None else given)
+
+    mu, server_lr, server_momentum = value("mu", 0.01), value("server_lr", 1.0), value("server_momentum", 0.0)
+    if not (math.isfinite(mu) and mu >= 0):
+        raise ValueError(f"mu must be a finite number >= 0, not {mu}")
+    if not (math.isfinite(server_lr) and server_lr > 0):
+        raise ValueError(f"server_lr must be a finite number > 0, not {server_lr}")
+    if not 0 <= server_momentum < 1:
+        raise ValueError(f"server_momentum must be in [0, 1), not {server_momentum}")
+    if algorithm == "fedavgm" and server_momentum <= 0:
+        raise ValueError("algorithm fedavgm needs server_momentum > 0")
+    return algorithm, mu, server_lr, server_momentum
 
 
 # ---------------------------------------------------------------- random draws (§8, §11)
@@ -131,6 +160,11 @@ def fedavg(states, counts, clients, block):
     blocks of `block` consecutive indices, each block's sum from zeros in client order; the total is
     the first block's sum, then each later block's sum added in block order."""
     total = float(sum(counts))
+    return block_sum_weighted(states, [count / total for count in counts], clients, block)
+
+
+def block_sum_weighted(states, weights, clients, block):
+    """Σ_k w_k·θ_k, each Python-float weight rounded to the states' dtype, in fedavg's order."""
     result, block_sum, open_block = None, None, None
 
     def close():
@@ -143,13 +177,13 @@ def fedavg(states, counts, clients, block):
             for name in result:
                 result[name] += block_sum[name]
 
-    for state, count, client in zip(states, counts, clients):
+    for state, share, client in zip(states, weights, clients):
         if client // block != open_block:
             close()
             block_sum = {name: torch.zeros_like(tensor) for name, tensor in state.items()}
             open_block = client // block
         for name in block_sum:
-            weight = torch.tensor(count / total, dtype=torch.float64).to(state[name].dtype)
+            weight = torch.tensor(share, dtype=torch.float64).to(state[name].dtype)
             block_sum[name] += weight * state[name]
     close()
     return result
@@ -171,7 +205,7 @@ class Federation:
     """A federation in memory. `train`, `test`: per client (x, y), x already the model's input
     in the federation's dtype; `init`: the initial global state_dict (no num_batches_tracked)."""
 
-    def __init__(self, config, model, train, test, init):
+    def __init__(self, config, model, train, test, init, server_rule=None):
         self.config, self.model = config, model
         self.train, self.test = train, test
         self.K = len(train)
@@ -185,6 +219,49 @@ class Federation:
         self.masks = [None] * self.K         # per client: {name: 0/1 tensor}, or None (dense)
         self.grads = [None] * self.K         # per client: last-step gradient of the tracked tensors
         self.local_state = [None] * self.K   # per client, bn local: its BN tensors and biases
+        # The algorithm (docs/semantics.md §12). Parameters: every tensor of
+        # model.parameters() (BN weights and biases included), never the BN running statistics.
+        self.algorithm, self.mu, self.server_lr, self.server_momentum = algorithm_settings(config)
+        self.param_names = [name for name, _ in model.named_parameters()]
+        scaffold = self.algorithm == "scaffold"
+        # SCAFFOLD: the server's control variate c and each client's c_k (None: zero, never trained).
+        self.control = {name: torch.zeros_like(self.global_state[name]) for name in self.param_names} if scaffold else None
+        self.client_control = [None] * self.K
+        # The server rule: skipped (the global model is the FedAvg sum) when server_lr is 1 and
+        # server_momentum 0; otherwise a torch.optim.SGD over copies of the global parameters whose
+        # gradient is x − x̄, stepped once per round, its momentum buffers kept across rounds.
+        self.server_rule = not (self.server_lr == 1.0 and self.server_momentum == 0.0)
+        if server_rule is not None:
+            self.server_rule = server_rule   # checks only: the SGD path even at lr 1, momentum 0
+        self.server_params = {name: self.global_state[name].clone() for name in self.param_names}
+        self.server_optimizer = torch.optim.SGD(list(self.server_params.values()), lr=self.server_lr,
+                                                momentum=self.server_momentum) if self.server_rule else None
+        self.round_deltas = {}               # SCAFFOLD: Δc_k of the clients trained this round
+
+    # ------------------------------------------------------------ algorithm state (replay resume)
+
+    def algorithm_state(self):
+        """What the algorithms carry across rounds: c, every c_k, the server's momentum buffers."""
+        buffers = None
+        if self.server_optimizer is not None:
+            buffers = {}
+            for name, p in self.server_params.items():
+                buffer = self.server_optimizer.state.get(p, {}).get("momentum_buffer")
+                buffers[name] = None if buffer is None else buffer.clone()
+        return {"control": self.control, "client_control": self.client_control, "server_momentum_buffers": buffers}
+
+    def load_algorithm_state(self, saved, dtype):
+        def cast(d):
+            return None if d is None else {name: t.to(dtype) for name, t in d.items()}
+        self.control = cast(saved["control"])
+        self.client_control = [cast(d) for d in saved["client_control"]]
+        buffers = saved["server_momentum_buffers"]
+        if (buffers is None) != (self.server_optimizer is None):
+            raise ValueError("the saved state's server rule does not match the config")
+        if buffers is not None:
+            for name, buffer in buffers.items():
+                if buffer is not None:
+                    self.server_optimizer.state[self.server_params[name]]["momentum_buffer"] = buffer.to(dtype).clone()
 
     def received(self, k):
         """The model client k receives (§6, §7)."""
@@ -201,12 +278,22 @@ class Federation:
         config, model = self.config, self.model
         model.load_state_dict(self.received(k), strict=False)
         model.train()
-        optimizer = torch.optim.SGD(model.parameters(), lr=float(config["lr"]), momentum=float(config["momentum"]),
+        lr = float(config["lr"])
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=float(config["momentum"]),
                                     weight_decay=float(config["weight_decay"]))
         params = dict(model.named_parameters())
+        # The model the client received (masked, its own BN state laid over with bn local): FedProx's
+        # anchor and SCAFFOLD's starting point, a frozen copy.
+        anchor = {name: p.detach().clone() for name, p in params.items()}
+        correction = None
+        if self.algorithm == "scaffold":
+            # c − c_k, once per client per round (c_k zero before the client first trains).
+            own = self.client_control[k]
+            correction = {name: self.control[name] - (own[name] if own is not None else torch.zeros_like(self.control[name]))
+                          for name in self.param_names}
         x, y = self.train[k]
         batch = int(config["batch_size"])
-        loss_sum, correct, last = 0.0, 0, {}
+        loss_sum, correct, last, steps = 0.0, 0, {}, 0
         for _ in range(int(config["local_epochs"])):
             for start in range(0, x.shape[0], batch):
                 xb, yb = x[start:start + batch], y[start:start + batch]
@@ -214,11 +301,30 @@ class Federation:
                 out = model(xb)
                 loss = F.cross_entropy(out, yb)
                 loss.backward()
+                # The algorithm's term goes into p.grad before the optimizer (which then adds weight
+                # decay and momentum); the stored last-step gradient is this modified one.
+                with torch.no_grad():
+                    if self.algorithm == "fedprox":
+                        for name, p in params.items():
+                            p.grad.add_(self.mu * (p - anchor[name]))
+                    elif correction is not None:
+                        for name, p in params.items():
+                            p.grad.add_(correction[name])
                 last = {name: params[name].grad.detach().clone() for name in self.tracked}
                 optimizer.step()
+                steps += 1
                 loss_sum += loss.item() * xb.shape[0]
                 correct += int((out.argmax(1) == yb).sum().item())
         state = float_state(model)
+        if self.algorithm == "scaffold":
+            # Option II of Karimireddy et al.: Δc_k = (a − y) / (K·lr) − c, c_k ← c_k + Δc_k.
+            assert steps == int(config["local_epochs"]) * -(-x.shape[0] // batch)
+            divisor = steps * lr
+            delta = {name: (anchor[name] - state[name]) / divisor - self.control[name] for name in self.param_names}
+            own = self.client_control[k]
+            self.client_control[k] = {name: (own[name] + delta[name] if own is not None else delta[name].clone())
+                                      for name in self.param_names}
+            self.round_deltas[k] = delta
         # The engine stores the last step's gradient in float32, rounded to fp16 with grad_precision fp16.
         dtype = next(iter(last.values())).dtype
         self.grads[k] = {name: (g.to(torch.float32).half().to(dtype) if self.fp16 else g) for name, g in last.items()}
@@ -275,8 +381,25 @@ class Federation:
             state, l, c, s = self.train_client(k)
             states.append(state)
             loss_sum, correct, seen = loss_sum + l, correct + c, seen + s
-        self.global_state = fedavg(states, [self.train[k][0].shape[0] for k in selected], selected,
-                                   self.config.get("aggregation_block", 10))
+        block = self.config.get("aggregation_block", 10)
+        averaged = fedavg(states, [self.train[k][0].shape[0] for k in selected], selected, block)
+        self.last_average = {name: averaged[name].clone() for name in self.param_names}   # x̄, for checks
+        if self.server_rule:
+            # d = x − x̄ as the gradient of a server SGD (lr server_lr, momentum server_momentum):
+            # v ← m·v + d (v = d on its first step), x ← x − server_lr·v. BN statistics: x̄'s.
+            for name, p in self.server_params.items():
+                p.copy_(self.global_state[name])
+                p.grad = p - averaged[name]
+            self.server_optimizer.step()
+            for name, p in self.server_params.items():
+                averaged[name] = p.detach().clone()
+        if self.algorithm == "scaffold":
+            # c ← c + Σ_k (1/N)·Δc_k over the clients trained this round, N all clients, in FedAvg's order.
+            added = block_sum_weighted([self.round_deltas[k] for k in selected], [1.0 / self.K] * len(selected),
+                                       selected, block)
+            self.control = {name: self.control[name] + added[name] for name in self.param_names}
+            self.round_deltas = {}
+        self.global_state = averaged
         d = lips_density(self.config, r)
         self.cut_masks(d)
         trained = time.perf_counter()
@@ -290,6 +413,9 @@ class Federation:
                 dense = sum(dense_each[k] for k in scored) / len(scored)
         finished = time.perf_counter()
         values = sum(tensor.numel() for tensor in self.global_state.values())
+        if self.algorithm == "scaffold":
+            # Δc_k goes up with the model (and c down with it).
+            values += sum(self.global_state[name].numel() for name in self.param_names)
         return {"round": r, "method": self.config["method"], "density": d if d is not None else 1.0,
                 "received_density": self.received_density(), "clients_trained": len(selected), "clients": list(selected),
                 "train_loss": loss_sum / seen if seen else None, "train_accuracy": correct / seen if seen else None,

@@ -83,8 +83,8 @@ def pack_bits(mask):
     return (padded.view(-1, MASK_BITS) * weights).sum(1).to(torch.float64)
 
 
-def run_federation(config, specs, data, split, dtype, jitter=None):
-    """The federation's rounds in `dtype`: per round the global state, masks, accuracies, loss."""
+def build_federation(config, specs, data, split, dtype, jitter=None, server_rule=None):
+    """federation.Federation on a case's data, split and initial model, in `dtype`."""
     train_pixels, train_labels, test_pixels, test_labels = data
     model = models.build(config["model"], CLASSES, IMAGE[1], IMAGE[2]).to(dtype)
     init = {}
@@ -98,7 +98,15 @@ def run_federation(config, specs, data, split, dtype, jitter=None):
 
     train = [(inputs(train_pixels, c["train"]), train_labels[c["train"]]) for c in split]
     test = [(inputs(test_pixels, c["test"]), test_labels[c["test"]]) for c in split]
-    run = federation.Federation(config, model, train, test, init)
+    return federation.Federation(config, model, train, test, init, server_rule=server_rule)
+
+
+def run_federation(config, specs, data, split, dtype, jitter=None, keep=None, server_rule=None):
+    """The federation's rounds in `dtype`: per round the global state, masks, accuracies, loss.
+    `keep` (a list) receives the Federation; `server_rule` forces the server SGD on or off (checks)."""
+    run = build_federation(config, specs, data, split, dtype, jitter, server_rule)
+    if keep is not None:
+        keep.append(run)
     rounds = []
     for r in range(int(config["rounds"])):
         row = run.run_round(r, federation.participants(config, r))
@@ -139,21 +147,31 @@ def weight_error(run, reference):
     return worst
 
 
+def case_inputs(config, attempt, train_count=40, test_count=24):
+    """The draws of seed `attempt`: (generator, initial-model specs, data, split). The generator
+    goes on to jitter the float32 variants."""
+    template = models.build(config["model"], CLASSES, IMAGE[1], IMAGE[2])
+    clients = int(config["clients"])
+    gen = torch.Generator().manual_seed(attempt)
+    train_pixels, train_labels = synthetic_data(gen, train_count)
+    test_pixels, test_labels = synthetic_data(gen, test_count)
+    train_split = skewed_split(gen, train_labels, int(config["train_num"]), clients)
+    test_split = skewed_split(gen, test_labels, int(config["test_num"]), clients)
+    split = [{"client": k, "train": train_split[k], "test": test_split[k]} for k in range(clients)]
+    specs = generated_state(template, int(torch.randint(1, 1 << 20, (1,), generator=gen)))
+    return gen, specs, (train_pixels, train_labels, test_pixels, test_labels), split
+
+
 def federation_case(out, name, overrides, seed, train_count=40, test_count=24):
     config = dict(BASE_CONFIG, **overrides)
+    federation.algorithm_settings(config)   # a config the engine refuses is not a case
     template = models.build(config["model"], CLASSES, IMAGE[1], IMAGE[2])
     params = [n for n, _ in template.named_parameters()]
     buffers = [n for n, _ in template.named_buffers() if not n.endswith("num_batches_tracked")]
     clients = int(config["clients"])
     for attempt in range(seed, seed + 300):
-        gen = torch.Generator().manual_seed(attempt)
-        train_pixels, train_labels = synthetic_data(gen, train_count)
-        test_pixels, test_labels = synthetic_data(gen, test_count)
-        train_split = skewed_split(gen, train_labels, int(config["train_num"]), clients)
-        test_split = skewed_split(gen, test_labels, int(config["test_num"]), clients)
-        split = [{"client": k, "train": train_split[k], "test": test_split[k]} for k in range(clients)]
-        specs = generated_state(template, int(torch.randint(1, 1 << 20, (1,), generator=gen)))
-        data = (train_pixels, train_labels, test_pixels, test_labels)
+        gen, specs, data, split = case_inputs(config, attempt, train_count, test_count)
+        train_pixels, train_labels, test_pixels, test_labels = data
         with NearTies() as ties:
             reference = run_federation(config, specs, data, split, torch.float64)
         if ties.worst > TIE_GRADIENT:
@@ -223,3 +241,17 @@ def write_cases(out):
     federation_case(out, "federation_lips_weight_every2", {"method": "lips", "criterion": "weight", "update_freq": 2}, 6000)
     # Aggregation in blocks (§5): 6 clients in three blocks of 2, the block sums added in order.
     federation_case(out, "federation_fedavg_blocks", {"clients": 6, "aggregation_block": 2}, 7000)
+    for name, overrides, seed in BASELINE_CASES:
+        federation_case(out, name, overrides, seed)
+
+
+# The FL baselines (docs/semantics.md §12): FedProx, SCAFFOLD, FedAvgM, the server rule.
+BASELINE_CASES = [
+    ("federation_fedprox", {"algorithm": "fedprox", "mu": 0.1}, 8000),
+    # 6 clients, 3 a round: clients that have not trained keep c_k = 0, and c takes 1/6 of each Δc_k.
+    ("federation_scaffold", {"algorithm": "scaffold", "clients": 6, "participation": 0.5, "local_epochs": 2}, 9000),
+    ("federation_fedavgm", {"algorithm": "fedavgm", "server_lr": 1.0, "server_momentum": 0.9}, 10000),
+    ("federation_lips_fedprox", {"method": "lips", "update_freq": 1, "algorithm": "fedprox", "mu": 0.1}, 11000),
+    ("federation_lips_scaffold_bn_local", {"method": "lips", "update_freq": 1, "algorithm": "scaffold", "bn": "local"}, 12000),
+    ("federation_scaffold_server_lr", {"algorithm": "scaffold", "server_lr": 0.5, "server_momentum": 0.0}, 13000),
+]

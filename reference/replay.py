@@ -19,6 +19,8 @@ computes (the protocol itself is federation.py):
 - LIPS masks (§6) on masking rounds, from |g*w| or |w|, the floor(n*d) largest scores kept
   (lower index first among equal scores);
 - `bn: received` or `bn: local` (§7);
+- the local algorithm (`algorithm`: fedavg, fedprox with `mu`, scaffold, fedavgm) and the server
+  rule (`server_lr`, `server_momentum`), docs/semantics.md §12;
 - the participating clients of every round drawn as §8 says (and checked against the `clients` of
   the run's `metrics.jsonl`, where it has them);
 - evaluation (§9): personalised accuracy (each client's received model on its own test set) and
@@ -175,17 +177,21 @@ def json_safe(row):
 
 def pack_state(run):
     """The federation's state, small: gradients in fp16 when they are fp16-rounded anyway,
-    masks as booleans (each round's file for 100 ResNet-8 clients is then ~0.4 GB, not ~1 GB)."""
+    masks as booleans (each round's file for 100 ResNet-8 clients is then ~0.4 GB, not ~1 GB);
+    then the algorithms' state at full precision (SCAFFOLD's c and every c_k, the server SGD's
+    momentum buffers)."""
     grads = [None if g is None else {n: (t.half() if run.fp16 else t) for n, t in g.items()} for g in run.grads]
     masks = [None if m is None else {n: t.bool() for n, t in m.items()} for m in run.masks]
-    return run.global_state, masks, grads, run.local_state
+    return run.global_state, masks, grads, run.local_state, run.algorithm_state()
 
 
 def unpack_state(packed, dtype):
-    global_state, masks, grads, local_state = packed
+    """(global_state, masks, grads, local_state, algorithm state or None for a state written
+    before the algorithms existed, which can only be FedAvg's)."""
+    global_state, masks, grads, local_state = packed[:4]
     grads = [None if g is None else {n: t.to(dtype) for n, t in g.items()} for g in grads]
     masks = [None if m is None else {n: t.to(dtype) for n, t in m.items()} for m in masks]
-    return global_state, masks, grads, local_state
+    return global_state, masks, grads, local_state, (packed[4] if len(packed) > 4 else None)
 
 
 def sha256_of(path):
@@ -254,6 +260,10 @@ def main():
         raise SystemExit(f"replay: unknown bn mode {config['bn']!r}")
     if config["method"] == "lips" and config["criterion"] not in ("grad_weight", "weight"):
         raise SystemExit(f"replay: unknown criterion {config['criterion']!r}")
+    try:
+        federation.algorithm_settings(config)
+    except ValueError as error:
+        raise SystemExit(f"replay: {error}")
 
     with open(split_path) as handle:
         split = json.load(handle)
@@ -296,7 +306,11 @@ def main():
         saved = torch.load(state_path, weights_only=False)
         if saved["identity"] != identity:
             raise SystemExit(f"replay: {arguments.out} holds the replay of another run; choose another --out or remove it")
-        run.global_state, run.masks, run.grads, run.local_state = unpack_state(saved["federation"], dtype)
+        run.global_state, run.masks, run.grads, run.local_state, algorithm_state = unpack_state(saved["federation"], dtype)
+        if algorithm_state is not None:
+            run.load_algorithm_state(algorithm_state, dtype)
+        elif run.control is not None or run.server_rule:
+            raise SystemExit(f"replay: {state_path} predates the algorithms and cannot resume this run; remove it")
         rows, start = saved["rows"], saved["round"] + 1
         print(f"replay: resuming {arguments.out} at round {start}", file=sys.stderr)
     for r in range(start, replay_rounds):

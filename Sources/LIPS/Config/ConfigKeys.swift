@@ -7,6 +7,9 @@ struct ConfigKey: Sendable {
     let help: String
     /// Runtime keys change speed and safety, never results, so they are not part of a run's identity.
     let isRuntime: Bool
+    /// Keys added after runs were made leave `identity()` while at their default, so a checkpoint
+    /// recorded before them still resumes.
+    var identityOmitsDefault = false
     let read: @Sendable (inout ExperimentConfig, ConfigValue) throws -> Void
     let write: @Sendable (ExperimentConfig) -> String
 }
@@ -50,8 +53,16 @@ extension ExperimentConfig {
         .number("participation", \.participation, "fraction of clients per round (seeded); 1 = all"),
         .integer("aggregation_block", \.aggregationBlock,
                  "FedAvg sums blocks of this many consecutive clients, then the blocks, in order (§5)"),
+        // Algorithm: the local and server rules (docs/semantics.md §12); LIPS masks with any of them
+        .choice("algorithm", \.algorithm, "fedavg | fedprox (mu) | scaffold (control variates) | fedavgm (server_momentum)")
+            .addedLater,
+        .number("mu", \.proximalWeight, "FedProx proximal weight μ (algorithm fedprox)").addedLater,
+        .number("server_lr", \.serverLearningRate, "server step on x − x̄ (1 with server_momentum 0: the plain average)")
+            .addedLater,
+        .number("server_momentum", \.serverMomentum, "server momentum β (fedavgm needs > 0; any algorithm may use it)")
+            .addedLater,
         // Method
-        .choice("method", \.method, "fedavg | lips"),
+        .choice("method", \.method, "fedavg (dense) | lips (transient sparsity, with any algorithm)"),
         .number("update_d", \.updateDensity, "LIPS initial density d0 in (0, 1]"),
         .integer("update_freq", \.updateFrequency, "LIPS masks every this many rounds"),
         .optionalInteger("horizon", \.horizon, "LIPS schedule horizon R; null = rounds"),
@@ -83,6 +94,15 @@ extension ExperimentConfig {
 }
 
 // MARK: - Key constructors, one per value type
+
+private extension ConfigKey {
+    /// This key, left out of `identity()` while at its default.
+    var addedLater: ConfigKey {
+        var key = self
+        key.identityOmitsDefault = true
+        return key
+    }
+}
 
 private typealias Path<T> = WritableKeyPath<ExperimentConfig, T> & Sendable
 

@@ -48,6 +48,13 @@ extension ExperimentConfig {
         try require(weightDecay >= 0 && weightDecay.isFinite, "weight_decay", "≥ 0", weightDecay)
         try require(participation > 0 && participation <= 1, "participation", "in (0, 1]", participation)
         try require(aggregationBlock >= 1, "aggregation_block", "≥ 1", aggregationBlock)
+        // Algorithm
+        try require(proximalWeight >= 0 && proximalWeight.isFinite, "mu", "≥ 0", proximalWeight)
+        try require(serverLearningRate > 0 && serverLearningRate.isFinite, "server_lr", "> 0", serverLearningRate)
+        try require(serverMomentum >= 0 && serverMomentum < 1, "server_momentum", "in [0, 1)", serverMomentum)
+        if algorithm == .fedavgm && serverMomentum == 0 {
+            throw UserError("config: 'algorithm: fedavgm' needs server momentum: set server_momentum (e.g. 0.9)")
+        }
         // Method
         try require(updateDensity > 0 && updateDensity <= 1, "update_d", "in (0, 1]", updateDensity)
         try require(updateFrequency >= 1, "update_freq", "≥ 1", updateFrequency)

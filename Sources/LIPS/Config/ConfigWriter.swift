@@ -21,7 +21,10 @@ extension ExperimentConfig {
     /// the runtime keys (`workers`, `checkpoint_every`, `save_global_every`): two configs with equal identities make
     /// the same run, so a run folder may be resumed with either.
     public func identity() -> String {
-        ExperimentConfig.keys.filter { !$0.isRuntime }.map { "\($0.name): \($0.write(self))" }.joined(separator: "\n")
+        let defaults = ExperimentConfig()
+        return ExperimentConfig.keys
+            .filter { !$0.isRuntime && !($0.identityOmitsDefault && $0.write(self) == $0.write(defaults)) }
+            .map { "\($0.name): \($0.write(self))" }.joined(separator: "\n")
     }
 
     /// A key's value as YAML text (`0.5`, `lips`, `[0.5, 0.5]`, `null`), e.g. for naming sweep

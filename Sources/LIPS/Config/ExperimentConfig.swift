@@ -59,6 +59,19 @@ public struct ExperimentConfig: Sendable, Equatable {
     /// block sums in order (docs/semantics.md §5), so that it does not depend on how clients are spread.
     public var aggregationBlock = 10
 
+    // MARK: Algorithm (docs/semantics.md §12)
+    /// The local and server rule; LIPS (`method`) masks with any of them.
+    public var algorithm: Algorithm = .fedavg
+    /// FedProx's μ: each local step adds μ·(w − a) to the gradient, a the model the client received.
+    public var proximalWeight = 0.01
+    /// The server rule on the pseudo-gradient d = x − x̄: v ← β·v + d, x ← x − server_lr·v.
+    /// With server_lr 1 and β 0 the new global model is the FedAvg average itself.
+    public var serverLearningRate = 1.0
+    public var serverMomentum = 0.0
+
+    /// Whether the server steps on the pseudo-gradient instead of taking the average.
+    public var usesServerRule: Bool { serverLearningRate != 1 || serverMomentum != 0 }
+
     // MARK: Method
     public var method: Method = .fedavg
     /// LIPS initial density d0 and masking period.
@@ -96,6 +109,7 @@ public struct ExperimentConfig: Sendable, Equatable {
 
     public enum PartitionKind: String, Sendable, CaseIterable { case dirichlet, pathological, iid }
     public enum Method: String, Sendable, CaseIterable { case fedavg, lips }
+    public enum Algorithm: String, Sendable, CaseIterable { case fedavg, fedprox, scaffold, fedavgm }
     public enum MaskCriterion: String, Sendable, CaseIterable {
         /// |g ⊙ w| (the paper).
         case gradientTimesWeight = "grad_weight"

@@ -5,7 +5,9 @@ import CHalf
 /// - the last local step's gradient of every conv and linear weight ("tracked" tensors), as fp16
 ///   (the reference's choice) or fp32: LIPS cuts its masks from it and the layer metrics read it;
 /// - with `bn: local`, the client's own BN parameters, biases and BN statistics
-///   (docs/semantics.md §7).
+///   (docs/semantics.md §7);
+/// - with SCAFFOLD, the client's control variate c_k: one Float per parameter, zero until the
+///   client first trains (§12).
 ///
 /// Cost per client: 2 (fp16) or 4 bytes per tracked weight, plus the local tensors (ResNet-8:
 /// 1.23 M tracked weights, so 2.5 MB in fp16).
@@ -28,6 +30,9 @@ final class ClientStore: @unchecked Sendable {
     let statisticsCount: Int
     let precision: ExperimentConfig.GradientPrecision
     let keepsLocalState: Bool
+    let keepsControls: Bool
+    /// Values per control variate: every parameter of the model.
+    let parameterCount: Int
 
     /// Every client's tracked gradients, `trackedCount` values each, in the one precision in use
     /// (the other buffer is empty).
@@ -35,16 +40,21 @@ final class ClientStore: @unchecked Sendable {
     private let singleGradients: OwnedBuffer<Float>
     /// Every client's local state, `localCount` floats each; empty without `bn: local`.
     private let localValues: OwnedBuffer<Float>
+    /// Every client's control variate, `parameterCount` floats each; empty without SCAFFOLD.
+    private let controlValues: OwnedBuffer<Float>
     /// Per client (all of them; meaningful for the owned ones).
     let hasGradient: OwnedBuffer<Bool>
     let hasLocal: OwnedBuffer<Bool>
 
-    init(model: Model, ownership: ClientOwnership, precision: ExperimentConfig.GradientPrecision, keepsLocalState: Bool) {
+    init(model: Model, ownership: ClientOwnership, precision: ExperimentConfig.GradientPrecision, keepsLocalState: Bool,
+         keepsControls: Bool = false) {
         let clients = ownership.clients
         self.clients = clients
         self.ownership = ownership
         self.precision = precision
         self.keepsLocalState = keepsLocalState
+        self.keepsControls = keepsControls
+        parameterCount = model.parameterLayout.count
         let entries = model.parameterLayout.entries
         let tracked = entries.filter { $0.kind == .convWeight || $0.kind == .linearWeight }
         var starts: [Int] = [], start = 0
@@ -63,6 +73,7 @@ final class ClientStore: @unchecked Sendable {
         halfGradients = OwnedBuffer(repeating: 0, count: precision == .half ? slabs * trackedCount : 0)
         singleGradients = OwnedBuffer(repeating: 0, count: precision == .single ? slabs * trackedCount : 0)
         localValues = OwnedBuffer(repeating: 0, count: keepsLocalState ? slabs * localCount : 0)
+        controlValues = OwnedBuffer(repeating: 0, count: keepsControls ? slabs * parameterCount : 0)
         hasGradient = OwnedBuffer(repeating: false, count: clients)
         hasLocal = OwnedBuffer(repeating: false, count: clients)
     }
@@ -70,6 +81,7 @@ final class ClientStore: @unchecked Sendable {
     /// Bytes held per client, for the run's memory report (without the mask).
     var bytesPerClient: Int {
         trackedCount * (precision == .half ? 2 : 4) + (keepsLocalState ? localCount * 4 : 0)
+            + (keepsControls ? parameterCount * 4 : 0)
     }
 
     // MARK: Gradients
@@ -131,6 +143,23 @@ final class ClientStore: @unchecked Sendable {
         statistics.base.update(from: input, count: statisticsCount)
     }
 
+    // MARK: Control variates (SCAFFOLD)
+
+    /// Writes c − c_k, the term SCAFFOLD adds to each of client `client`'s local gradients.
+    func loadCorrection(_ client: Int, server: Arena, into correction: Arena) {
+        precondition(keepsControls, "ClientStore: no control variates")
+        let c = server.base, ck = controlValues.base + ownership.position(of: client) * parameterCount
+        let d = correction.base
+        for i in 0..<parameterCount { d[i] = c[i] - ck[i] }
+    }
+
+    /// c_k ← c_k + Δc_k.
+    func addControl(_ client: Int, delta: Arena) {
+        precondition(keepsControls, "ClientStore: no control variates")
+        let ck = controlValues.base + ownership.position(of: client) * parameterCount, d = delta.base
+        for i in 0..<parameterCount { ck[i] += d[i] }
+    }
+
     // MARK: Snapshot (checkpoints)
 
     /// Everything of the store needed to continue after the current round, for the clients it
@@ -140,7 +169,7 @@ final class ClientStore: @unchecked Sendable {
         let owned = ownership.owned
         return ClientStoreSnapshot(
             clients: owned, hasGradient: owned.map { hasGradient[$0] }, hasMask: [], hasLocal: owned.map { hasLocal[$0] },
-            maskWords: [], localValues: localValues.array,
+            maskWords: [], localValues: localValues.array, controlValues: controlValues.array,
             halfGradients: includingGradients ? halfGradients.array.map(\.bitPattern) : [],
             singleGradients: includingGradients ? singleGradients.array : [])
     }
@@ -151,7 +180,8 @@ final class ClientStore: @unchecked Sendable {
     func restore(_ snapshot: ClientStoreSnapshot) -> String? {
         let n = snapshot.clients.count
         guard snapshot.clients.allSatisfy({ (0..<clients).contains($0) }), snapshot.hasGradient.count == n,
-              snapshot.hasLocal.count == n, snapshot.localValues.count == (keepsLocalState ? n * localCount : 0) else {
+              snapshot.hasLocal.count == n, snapshot.localValues.count == (keepsLocalState ? n * localCount : 0),
+              snapshot.controlValues.count == (keepsControls ? n * parameterCount : 0) else {
             return "client state does not match this run's clients and model"
         }
         let withHalf = precision == .half && snapshot.halfGradients.count == n * trackedCount && n > 0
@@ -165,6 +195,10 @@ final class ClientStore: @unchecked Sendable {
             if keepsLocalState {
                 localValues.set(Array(snapshot.localValues[index * localCount ..< (index + 1) * localCount]),
                                 at: position * localCount)
+            }
+            if keepsControls {
+                controlValues.set(Array(snapshot.controlValues[index * parameterCount ..< (index + 1) * parameterCount]),
+                                  at: position * parameterCount)
             }
             let gradients = index * trackedCount ..< (index + 1) * trackedCount
             if withHalf {
@@ -189,6 +223,8 @@ public struct ClientStoreSnapshot: Sendable, Equatable {
     public var hasLocal: [Bool]
     public var maskWords: [UInt64]
     public var localValues: [Float]
+    /// SCAFFOLD's control variates, one slab per client; empty without SCAFFOLD.
+    public var controlValues: [Float] = []
     /// fp16 bit patterns, or fp32 values; empty when not saved.
     public var halfGradients: [UInt16]
     public var singleGradients: [Float]

@@ -59,9 +59,10 @@ public final class ClientTrainer {
     /// Trains `parameters` and `statistics` in place on the samples `indices` of `data`, with a
     /// fresh optimizer. Shuffling and augmentation draw from streams named by (seed, round, client),
     /// so the result does not depend on which worker runs the client. With `options.shuffle` false
-    /// every epoch takes `indices` in order and nothing is augmented.
+    /// every epoch takes `indices` in order and nothing is augmented. `rule` adds FedProx's or
+    /// SCAFFOLD's term to every step's gradient.
     public func train(parameters: Arena, statistics: Arena, data: Dataset, indices: [Int], assembler: BatchAssembler,
-                      seed: UInt64, round: Int, client: Int) -> LocalTrainingResult {
+                      seed: UInt64, round: Int, client: Int, rule: LocalRule = .plain) -> LocalTrainingResult {
         precondition(!indices.isEmpty, "ClientTrainer: client \(client) has no samples")
         var shuffle = RandomStream(seed: seed, purpose: "shuffle/round \(round)/client \(client)")
         var augmentation: RandomStream? = assembler.augmentation.isNone || !options.shuffle
@@ -86,6 +87,7 @@ public final class ClientTrainer {
                 }
                 let step = model.computeGradients(workspace, parameters: parameters, gradients: gradients,
                                                   statistics: statistics, batchSize: n)
+                rule.correct(gradients, parameters: parameters)
                 options.optimizer.step(parameters: parameters, gradients: gradients, momentumBuffer: momentum,
                                        isFirstStep: steps == 0)
                 lossSum += step.loss * Double(n)

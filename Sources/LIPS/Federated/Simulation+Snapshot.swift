@@ -7,6 +7,9 @@ public struct SimulationSnapshot: Sendable, Equatable {
     public var globalStatistics: [Float]
     /// Global weights after the reference round; empty before it.
     public var reference: [Float]
+    /// The server's momentum buffer v and SCAFFOLD's control variate c (§12); empty when unused.
+    public var serverMomentum: [Float] = []
+    public var serverControl: [Float] = []
     public var clients: ClientStoreSnapshot
 }
 
@@ -18,7 +21,8 @@ extension Simulation {
         var clients = store.snapshot(includingGradients: config.participation < 1)
         (clients.hasMask, clients.maskWords) = sparsifier.snapshot()
         return SimulationSnapshot(nextRound: nextRound, global: global.array, globalStatistics: globalStatistics.array,
-                                  reference: reference?.array ?? [], clients: clients)
+                                  reference: reference?.array ?? [], serverMomentum: server.momentum?.array ?? [],
+                                  serverControl: server.control?.array ?? [], clients: clients)
     }
 
     /// Continues from `snapshot`, taken from a run of the same config; of its client state only
@@ -29,6 +33,9 @@ extension Simulation {
               snapshot.reference.isEmpty || snapshot.reference.count == global.count,
               snapshot.nextRound >= 0 else {
             throw UserError("checkpoint does not match model \(model.name) (\(global.count) parameters)")
+        }
+        if let problem = server.restore(momentum: snapshot.serverMomentum, control: snapshot.serverControl) {
+            throw UserError("checkpoint: \(problem)")
         }
         try restoreClients(snapshot.clients)
         global.set(snapshot.global, at: 0)
@@ -81,7 +88,7 @@ extension Simulation {
         }
         let ownership = ClientOwnership.all(config.clients)
         let store = ClientStore(model: model, ownership: ownership, precision: config.gradientPrecision,
-                                keepsLocalState: config.batchNorm == .local)
+                                keepsLocalState: config.batchNorm == .local, keepsControls: config.algorithm == .scaffold)
         let masks = LIPSSparsifier(tracked: store.tracked, ownership: ownership)
         guard snapshot.clients.clients.contains(client) else {
             throw UserError("checkpoint holds no state of client \(client)")

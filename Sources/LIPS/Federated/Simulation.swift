@@ -56,6 +56,8 @@ public final class Simulation {
     let sparsifier: LIPSSparsifier
     let previousGlobal: Arena
     let sum: FedAvgSum
+    /// Server momentum and SCAFFOLD's control variate (§12).
+    let server: ServerState
     /// Across ranks: this rank's block sums of the stored gradients, for the mean gradient ḡ.
     let gradientBlocks: GradientBlocks?
     /// Distinct test samples over all clients (all of them with `global_test`), evaluated once
@@ -96,15 +98,17 @@ public final class Simulation {
             shuffle: config.shuffle)
         let model = model
         try Simulation.refuseIfTooLarge(config: config, model: model, ownership: ownership, workers: pool.workers)
-        slots = (0..<pool.workers).map { _ in WorkerSlot(model: model, options: options) }
+        let algorithm = config.algorithm
+        slots = (0..<pool.workers).map { _ in WorkerSlot(model: model, options: options, algorithm: algorithm) }
         store = ClientStore(model: model, ownership: ownership, precision: config.gradientPrecision,
-                            keepsLocalState: config.batchNorm == .local)
+                            keepsLocalState: config.batchNorm == .local, keepsControls: algorithm == .scaffold)
         sparsifier = LIPSSparsifier(tracked: store.tracked, ownership: ownership)
         global = model.makeParameters()
         globalStatistics = model.makeStatistics()
         model.initialize(parameters: global, statistics: globalStatistics, seed: config.seed)
         previousGlobal = Arena(copying: global)
         sum = FedAvgSum(model: model, blockSize: config.aggregationBlock, keepsBlocks: communicator.size > 1)
+        server = ServerState(config: config, model: model, keepsBlocks: communicator.size > 1)
         gradientBlocks = communicator.size > 1
             ? GradientBlocks(store: store, ownership: ownership) : nil
 
@@ -161,7 +165,8 @@ public final class Simulation {
         let local = config.batchNorm == .local
             ? entries.filter { $0.kind != .convWeight && $0.kind != .linearWeight }.reduce(0) { $0 + $1.count } + model.statisticsLayout.count
             : 0
-        let perClient = Double(tracked * (config.gradientPrecision == .half ? 2 : 4) + maskable / 8 + local * 4)
+        let controls = config.algorithm == .scaffold ? model.parameterLayout.count : 0
+        let perClient = Double(tracked * (config.gradientPrecision == .half ? 2 : 4) + maskable / 8 + local * 4 + controls * 4)
         let clientBytes = perClient * Double(ownership.owned.count)
         let workerBytes = Double(workers) * 8 * 4 * Double(model.parameterLayout.count)
         let limit = Double(MemoryLimit.bytes)
@@ -201,7 +206,7 @@ public final class Simulation {
         let trained = DispatchTime.now()
 
         previousGlobal.copy(from: global)
-        global.copy(from: sum.parameters)
+        server.step(global: global, average: sum.parameters)
         globalStatistics.copy(from: sum.statistics)
         if round == config.referenceRound { reference = Arena(copying: global) }
 
@@ -264,23 +269,49 @@ public final class Simulation {
         let turn = OrderedTurn()
         let (global, globalStatistics, sum) = (global, globalStatistics, sum)
         let seed = config.seed
+        let (server, algorithm, mu, lr) = (server, config.algorithm, Float(config.proximalWeight), config.learningRate)
+        server.controlSum?.reset()
         pool.forEach(mine.count) { position, worker in
             let client = mine[position]
             let slot = slots[worker]
             slot.receive(client, global: global, globalStatistics: globalStatistics, masks: masks, store: store)
+            let rule: LocalRule
+            switch algorithm {
+            case .fedavg, .fedavgm:
+                rule = .plain
+            case .fedprox:
+                slot.anchor!.copy(from: slot.parameters)
+                rule = .proximal(mu: mu, anchor: slot.anchor!)
+            case .scaffold:
+                slot.anchor!.copy(from: slot.parameters)
+                store.loadCorrection(client, server: server.control!, into: slot.correction!)
+                rule = .controlVariates(correction: slot.correction!)
+            }
             let result = slot.trainer.train(parameters: slot.parameters, statistics: slot.statistics, data: data.train,
                                             indices: partition.train[client], assembler: assembler,
-                                            seed: seed, round: round, client: client)
+                                            seed: seed, round: round, client: client, rule: rule)
             store.storeGradient(client, from: slot.trainer.gradients)
             store.storeLocal(client, parameters: slot.parameters, statistics: slot.statistics)
+            if algorithm == .scaffold {
+                Simulation.controlUpdate(anchor: slot.anchor!, trained: slot.parameters, server: server.control!,
+                                         steps: result.steps, learningRate: lr, into: slot.correction!)
+                store.addControl(client, delta: slot.correction!)
+            }
             results[position] = ClientResult(client: client, result: result)
             turn.run(position) {
                 let weight = Float(Double(partition.train[client].count) / Double(totalSamples))
                 sum.add(client: client, weight: weight, parameters: slot.parameters, statistics: slot.statistics)
+                server.controlSum?.add(client: client, weight: server.controlWeight, parameters: slot.correction!,
+                                       statistics: slot.statistics)
             }
         }
         sum.finish()
         if communicator.size > 1 { sum.fold(parts: communicator.allGather(sum.encodedBlocks())) }
+        if let controlSum = server.controlSum {
+            controlSum.finish()
+            if communicator.size > 1 { controlSum.fold(parts: communicator.allGather(controlSum.encodedBlocks())) }
+            server.updateControl()
+        }
         var lossSum = 0.0, correct = 0, samples = 0
         let all = ClientResult.gathered(results.array, communicator: communicator)
         firstClientWithNonFiniteLoss = all.first { !$0.loss.isFinite }?.client
@@ -290,6 +321,15 @@ public final class Simulation {
             samples += result.samples
         }
         return (lossSum / Double(samples), Double(correct) / Double(samples))
+    }
+
+    /// SCAFFOLD's client update, option II of Karimireddy et al. (2020): Δc_k = (a − y)/(K·η) − c,
+    /// a the model the client received, y the one it trained to in K steps of learning rate η.
+    static func controlUpdate(anchor: Arena, trained: Arena, server: Arena, steps: Int, learningRate: Double,
+                              into delta: Arena) {
+        let divisor = Float(Double(steps) * learningRate)
+        let a = anchor.base, y = trained.base, c = server.base, d = delta.base
+        for i in 0..<delta.count { d[i] = (a[i] - y[i]) / divisor - c[i] }
     }
 
     // MARK: LIPS

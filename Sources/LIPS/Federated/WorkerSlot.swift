@@ -11,8 +11,12 @@ final class WorkerSlot: @unchecked Sendable {
     let values: OwnedBuffer<Float>
     let scores: OwnedBuffer<Float>
     let work: OwnedBuffer<Float>
+    /// FedProx and SCAFFOLD: the model the client received this round, kept while it trains.
+    let anchor: Arena?
+    /// SCAFFOLD: c − c_k while the client trains, then its Δc_k.
+    let correction: Arena?
 
-    init(model: Model, options: LocalTrainingOptions) {
+    init(model: Model, options: LocalTrainingOptions, algorithm: ExperimentConfig.Algorithm = .fedavg) {
         trainer = ClientTrainer(model: model, options: options)
         parameters = model.makeParameters()
         statistics = model.makeStatistics()
@@ -20,6 +24,8 @@ final class WorkerSlot: @unchecked Sendable {
         values = OwnedBuffer(repeating: 0, count: count)
         scores = OwnedBuffer(repeating: 0, count: count)
         work = OwnedBuffer(repeating: 0, count: count)
+        anchor = algorithm == .fedprox || algorithm == .scaffold ? model.makeParameters() : nil
+        correction = algorithm == .scaffold ? model.makeParameters() : nil
     }
 
     /// Overwrites the slot's model with the one client `client` receives after the last

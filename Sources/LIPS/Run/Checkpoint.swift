@@ -56,6 +56,8 @@ public struct Checkpoint: Sendable {
         archive.add("global.parameters", floats: s.global)
         archive.add("global.statistics", floats: s.globalStatistics)
         archive.add("reference.parameters", floats: s.reference)
+        archive.add("server.momentum", floats: s.serverMomentum)
+        archive.add("server.control", floats: s.serverControl)
         Checkpoint.addClientSections(s.clients, to: &archive)
         ClientMetricsSection.add(clients, to: &archive)
         return archive
@@ -64,6 +66,7 @@ public struct Checkpoint: Sendable {
     private static func addClientSections(_ clients: ClientStoreSnapshot, to archive: inout CheckpointArchive) {
         archive.add("clients.masks", uint64s: clients.maskWords)
         archive.add("clients.local", floats: clients.localValues)
+        archive.add("clients.controls", floats: clients.controlValues)
         archive.add("clients.gradients.fp16", uint16s: clients.halfGradients)
         archive.add("clients.gradients.fp32", floats: clients.singleGradients)
     }
@@ -73,6 +76,7 @@ public struct Checkpoint: Sendable {
         ClientStoreSnapshot(
             clients: clients, hasGradient: hasGradient, hasMask: hasMask, hasLocal: hasLocal,
             maskWords: try archive.uint64s("clients.masks"), localValues: try archive.floats("clients.local"),
+            controlValues: try archive.floatsIfPresent("clients.controls"),
             halfGradients: try archive.uint16s("clients.gradients.fp16"),
             singleGradients: try archive.floats("clients.gradients.fp32"))
     }
@@ -99,6 +103,7 @@ public struct Checkpoint: Sendable {
                 clients.hasLocal += part.hasLocal
                 clients.maskWords += part.maskWords
                 clients.localValues += part.localValues
+                clients.controlValues += part.controlValues
                 clients.halfGradients += part.halfGradients
                 clients.singleGradients += part.singleGradients
             }
@@ -106,7 +111,9 @@ public struct Checkpoint: Sendable {
         let snapshot = SimulationSnapshot(
             nextRound: state.nextRound, global: try archive.floats("global.parameters"),
             globalStatistics: try archive.floats("global.statistics"),
-            reference: try archive.floats("reference.parameters"), clients: clients)
+            reference: try archive.floats("reference.parameters"),
+            serverMomentum: try archive.floatsIfPresent("server.momentum"),
+            serverControl: try archive.floatsIfPresent("server.control"), clients: clients)
         return Checkpoint(snapshot: snapshot, rounds: state.rounds, layers: state.layers,
                           clients: try ClientMetricsSection.read(archive),
                           shards: mergingShards ? [] : shards, configIdentity: state.config)

@@ -96,6 +96,12 @@ public struct CheckpointArchive: Sendable {
         try values(name, count: count, noun: "floats")
     }
 
+    /// The Float32 values of section `name`, or none when the archive has no such section
+    /// (sections added after older checkpoints were written).
+    public func floatsIfPresent(_ name: String) throws -> [Float] {
+        sections.contains { $0.name == name } ? try floats(name) : []
+    }
+
     /// The 16-bit values of section `name`; with `count`, checks there are exactly that many.
     public func uint16s(_ name: String, count: Int? = nil) throws -> [UInt16] {
         try values(name, count: count, noun: "16-bit values")

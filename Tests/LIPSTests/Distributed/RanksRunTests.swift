@@ -22,6 +22,9 @@ import Testing
         // fp32 stored gradients: sums of fp16 ones are often exact, so would not show a wrong order.
         ("lips, bn local, fp32 gradients", config { $0.batchNorm = .local; $0.gradientPrecision = .single }),
         ("lips, partial participation", config { $0.participation = 0.6; $0.evalEvery = 2 }),
+        // SCAFFOLD's c sums every rank's Δc_k; the server momentum is the same on every rank.
+        ("scaffold + lips, partial participation", config { $0.algorithm = .scaffold; $0.participation = 0.6 }),
+        ("fedprox, fedavgm", config { $0.method = .fedavg; $0.algorithm = .fedprox; $0.proximalWeight = 0.1; $0.serverMomentum = 0.5 }),
     ]
 
     typealias RankRun = (rounds: [RoundMetrics], layers: [LayerMetrics], snapshot: SimulationSnapshot)
@@ -50,6 +53,7 @@ import Testing
             snapshot.clients.hasLocal += part.hasLocal
             snapshot.clients.maskWords += part.maskWords
             snapshot.clients.localValues += part.localValues
+            snapshot.clients.controlValues += part.controlValues
             snapshot.clients.halfGradients += part.halfGradients
             snapshot.clients.singleGradients += part.singleGradients
         }
@@ -69,10 +73,22 @@ import Testing
                 #expect(run.layers == one.layers, "\(name): layer rows of rank \(rank) of \(ranks)")
                 #expect(run.snapshot.global == oneSnapshot.global && run.snapshot.globalStatistics == oneSnapshot.globalStatistics
                         && run.snapshot.reference == oneSnapshot.reference, "\(name): global model of rank \(rank) of \(ranks)")
+                #expect(run.snapshot.serverMomentum == oneSnapshot.serverMomentum
+                        && run.snapshot.serverControl == oneSnapshot.serverControl, "\(name): server state of rank \(rank) of \(ranks)")
             }
             // Each client's state lives on one rank only, and each received model is the one-process one.
             let merged = Self.merged(runs)
             #expect(merged.clients.clients.sorted() == Array(0..<config.clients), "\(name): clients held on \(ranks) ranks")
+            if config.algorithm == .scaffold {
+                let n = model.parameterLayout.count
+                func controls(_ s: SimulationSnapshot, _ client: Int) -> ArraySlice<Float> {
+                    let i = s.clients.clients.firstIndex(of: client)!
+                    return s.clients.controlValues[i * n ..< (i + 1) * n]
+                }
+                for client in 0..<config.clients {
+                    #expect(controls(merged, client) == controls(oneSnapshot, client), "\(name): c_\(client) on \(ranks) ranks")
+                }
+            }
             for client in 0..<config.clients {
                 let expected = try Simulation.receivedModel(client: client, model: model, config: config, snapshot: oneSnapshot)
                 let got = try Simulation.receivedModel(client: client, model: model, config: config, snapshot: merged)
