@@ -1,7 +1,8 @@
 extension Simulation {
-    /// This model's sizes for the byte counts of `Traffic`.
+    /// This model's and algorithm's sizes for the byte counts of `Traffic`.
     var traffic: Traffic {
-        Traffic(modelValues: global.count + globalStatistics.count, maskableWeights: sparsifier.bitsPerClient)
+        Traffic(modelValues: global.count + globalStatistics.count, maskableWeights: sparsifier.bitsPerClient,
+                controlValues: config.algorithm == .scaffold ? global.count : 0)
     }
 
     /// The downlink of round `round` (docs/semantics.md §10): what the server sends the clients

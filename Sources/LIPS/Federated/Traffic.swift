@@ -10,19 +10,26 @@
 ///   one bit per maskable weight (set where a value is sent), the bitmask rounded up to whole bytes.
 ///   A model with fewer zeros than one in 32 maskable weights is sent dense.
 ///
-/// All the arithmetic of the two metrics is here. An algorithm that sends more per client (SCAFFOLD's
-/// control variates: as many values as the parameters, each way) adds its term to `uplink` and
-/// `downlink`.
+/// - SCAFFOLD (docs/semantics.md §12) also sends each training client the server's control variate
+///   c with its model and receives the client's Δc_k with its trained model: `controlValues` (as many
+///   as the parameters) more Float32 values each way per client, always dense.
+///
+/// All the arithmetic of the two metrics is here; an algorithm that sends something more per client
+/// adds its term to `uplinkPerClient` and `receivedModelBytes`.
 public struct Traffic: Sendable, Equatable {
     /// Values of one dense model: parameters plus BN running statistics.
     public let modelValues: Int
     /// Weights of the maskable tensors (docs/semantics.md §3), a part of the parameters.
     public let maskableWeights: Int
+    /// Values of the control variate sent each way with each model (SCAFFOLD: the parameters; else 0).
+    public let controlValues: Int
 
-    public init(modelValues: Int, maskableWeights: Int) {
-        precondition(maskableWeights >= 0 && maskableWeights <= modelValues, "Traffic: \(maskableWeights) maskable weights of \(modelValues) values")
+    public init(modelValues: Int, maskableWeights: Int, controlValues: Int = 0) {
+        precondition(maskableWeights >= 0 && maskableWeights <= modelValues && controlValues >= 0,
+                     "Traffic: \(maskableWeights) maskable weights of \(modelValues) values, \(controlValues) control values")
         self.modelValues = modelValues
         self.maskableWeights = maskableWeights
+        self.controlValues = controlValues
     }
 
     static let valueBytes = MemoryLayout<Float>.size
@@ -30,17 +37,21 @@ public struct Traffic: Sendable, Equatable {
     /// One dense model.
     public var denseModelBytes: Int { modelValues * Traffic.valueBytes }
 
-    /// One received model whose maskable tensors hold `maskableNonzeros` non-zero values: the
-    /// cheaper of dense and sparse (values outside the maskable tensors, the non-zero maskable
-    /// values, and ⌈maskable weights / 8⌉ bytes of bitmask).
+    /// What one training client receives, its model's maskable tensors holding `maskableNonzeros`
+    /// non-zero values: the model in the cheaper of dense and sparse (values outside the maskable
+    /// tensors, the non-zero maskable values, and ⌈maskable weights / 8⌉ bytes of bitmask), plus the
+    /// control variate.
     public func receivedModelBytes(maskableNonzeros: Int) -> Int {
         let sparse = (modelValues - maskableWeights + maskableNonzeros) * Traffic.valueBytes + (maskableWeights + 7) / 8
-        return min(denseModelBytes, sparse)
+        return min(denseModelBytes, sparse) + controlValues * Traffic.valueBytes
     }
 
-    /// A round's uplink: `clients` trained models, dense.
+    /// What one training client sends: its trained model, dense, and its control variate's change.
+    public var uplinkPerClient: Int { denseModelBytes + controlValues * Traffic.valueBytes }
+
+    /// A round's uplink: what `clients` training clients send.
     public func uplink(clients: Int) -> Int {
-        clients * denseModelBytes
+        clients * uplinkPerClient
     }
 
     /// A round's downlink: one received model per training client, given each one's maskable non-zeros.

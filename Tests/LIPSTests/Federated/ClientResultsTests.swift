@@ -166,6 +166,24 @@ import Testing
         #expect(rounds.map(\.density) == [0.5, 1, 0.5 + 0.5 * 2 / 3])
     }
 
+    /// SCAFFOLD sends c with each model and receives Δc_k with each trained one: the parameters as
+    /// Float32 once more each way per training client, on top of what FedAvg's rounds send.
+    @Test func scaffoldAddsItsControlVariatesBothWays() throws {
+        let tweak: (inout ExperimentConfig) -> Void = { $0.participation = 0.5; $0.rounds = 2 }
+        let scaffold = try Self.run(AlgorithmTests.config(.scaffold, tweak), workers: 1)
+        let fedavg = try Self.run(AlgorithmTests.config(.fedavg, tweak), workers: 1)
+        let parameters = scaffold.simulation.model.parameterLayout.count
+        #expect(Traffic(modelValues: 100, maskableWeights: 64, controlValues: 80).uplink(clients: 2) == 2 * (400 + 320))
+        #expect(Traffic(modelValues: 100, maskableWeights: 64, controlValues: 80).receivedModelBytes(maskableNonzeros: 10) == 192 + 320)
+        for round in 0..<2 {
+            let (a, b) = (scaffold.rounds[round], fedavg.rounds[round])
+            #expect(a.bytesUplinked == b.bytesUplinked + 3 * 4 * parameters, "round \(round)")
+            // Round 0 receives the same dense initial model; round 1 masks cut from other weights may
+            // keep other non-zeros, so only round 0 compares exactly.
+            if round == 0 { #expect(a.bytesDownlinked == b.bytesDownlinked! + 3 * 4 * parameters) }
+        }
+    }
+
     @Test func downlinkCountsOnlyTheRoundsClientsAndSurvivesARestore() throws {
         var config = SimulationTests.config(.lips, rounds: 4)
         config.participation = 0.5
