@@ -155,8 +155,9 @@ public final class Simulation {
     }
 
     /// Refuses, before allocating it, a run whose server state (every owned client's stored
-    /// gradient, mask bits and local BN state) and workers (a model, its gradients, momentum and
-    /// scratch each, counted as 8 copies of the parameters) need more memory than this process may
+    /// gradient, mask bits, local BN state and SCAFFOLD's control variate) and workers (a model, its
+    /// gradients, momentum and scratch each, counted as 8 copies of the parameters, 9–10 with FedProx
+    /// and SCAFFOLD) need more memory than this process may
     /// use (`MemoryLimit`), with the estimate in the message.
     static func refuseIfTooLarge(config: ExperimentConfig, model: Model, ownership: ClientOwnership, workers: Int) throws {
         let entries = model.parameterLayout.entries
@@ -168,7 +169,10 @@ public final class Simulation {
         let controls = config.algorithm == .scaffold ? model.parameterLayout.count : 0
         let perClient = Double(tracked * (config.gradientPrecision == .half ? 2 : 4) + maskable / 8 + local * 4 + controls * 4)
         let clientBytes = perClient * Double(ownership.owned.count)
-        let workerBytes = Double(workers) * 8 * 4 * Double(model.parameterLayout.count)
+        // FedProx and SCAFFOLD keep the received model beside it, SCAFFOLD also c − c_k.
+        let workerCopies = 8 + (config.algorithm == .fedprox || config.algorithm == .scaffold ? 1 : 0)
+            + (config.algorithm == .scaffold ? 1 : 0)
+        let workerBytes = Double(workers * workerCopies) * 4 * Double(model.parameterLayout.count)
         let limit = Double(MemoryLimit.bytes)
         guard clientBytes + workerBytes <= 0.9 * limit else {
             throw UserError(String(format: "%d clients need about %.1f GB of server state (%.1f MB each) and %d workers %.1f GB, more than the %.1f GB this process may use; use fewer clients, grad_precision fp16, fewer workers, or several MPI ranks",

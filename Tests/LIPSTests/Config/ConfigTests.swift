@@ -33,7 +33,7 @@ import Testing
             "split_file", "split_sha256", "normalize_mean", "normalize_std", "flip", "rotation", "crop_padding", "synthetic_shape",
             "synthetic_classes", "synthetic_train", "synthetic_test", "model", "init_from", "init_sha256", "rounds", "local_epochs",
             "batch_size", "shuffle", "lr", "momentum",
-            "weight_decay", "participation", "aggregation_block", "method", "update_d", "update_freq", "horizon", "criterion", "bn",
+            "weight_decay", "participation", "aggregation_block", "algorithm", "mu", "server_lr", "server_momentum", "method", "update_d", "update_freq", "horizon", "criterion", "bn",
             "grad_precision", "eval_every", "global_test", "reference_round", "seed", "workers", "checkpoint_every",
             "save_global_every",
         ])
@@ -55,6 +55,7 @@ import Testing
         c.initFrom = "weights/my: model #2.safetensors"; c.initSHA256 = String(repeating: "0f", count: 32); c.rounds = 300; c.localEpochs = 2
         c.batchSize = 32; c.learningRate = 1e-3; c.momentum = 0; c.weightDecay = 5e-4; c.participation = 0.25
         c.aggregationBlock = 3
+        c.algorithm = .fedavgm; c.proximalWeight = 0.125; c.serverLearningRate = 0.75; c.serverMomentum = 0.5
         c.method = .lips; c.updateDensity = 0.3; c.updateFrequency = 4; c.horizon = 200; c.criterion = .weight
         c.batchNorm = .local; c.gradientPrecision = .single; c.evalEvery = 5; c.globalTest = true
         c.referenceRound = 0; c.seed = .max; c.workers = 3; c.checkpointEvery = 0
