@@ -24,6 +24,8 @@ struct PlotCommand: ParsableCommand {
 
     func run() throws {
         try reportingUserErrors {
+            // A bad name is refused before the runs are read (and their notes printed).
+            try SweepPlots.checkMetric(metric)
             let collection = try RunCollection.load(folders)
             for note in collection.notes { FileHandle.standardError.writeIgnoringErrors(Data("lips: note: \(note)\n".utf8)) }
             for path in try SweepPlots.write(collection, to: out ?? folders[0], metric: metric) { print(path) }

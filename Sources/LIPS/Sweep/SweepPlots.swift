@@ -28,15 +28,20 @@ public enum SweepPlots {
     /// Any numeric column of `metrics.csv` per round, as `accuracy.svg` (which is this for
     /// `personalized_accuracy`). An unknown column is a one-line `UserError` listing the valid ones.
     public static func metric(_ collection: RunCollection, column: String) throws -> String {
-        guard MetricsFiles.metricColumns.contains(column) else {
-            throw UserError("unknown metric '\(column)'; valid: \(MetricsFiles.metricColumns.joined(separator: ", "))")
-        }
+        try checkMetric(column)
         if column == defaultMetric { return accuracy(collection) }
         let fraction = column.hasSuffix("accuracy") || column.hasSuffix("_min") || column.hasSuffix("_p10")
             || column.hasSuffix("density")
         return LineChart(title: "\(column) per round", xLabel: "round", yLabel: column,
                          series: series(collection) { MetricsFiles.value(column, of: $0) },
                          yInclude: fraction ? 0...1 : nil).svg()
+    }
+
+    /// Throws the one-line error for a name that is not a numeric column of `metrics.csv`.
+    public static func checkMetric(_ column: String) throws {
+        guard MetricsFiles.metricColumns.contains(column) else {
+            throw UserError("unknown metric '\(column)'; valid: \(MetricsFiles.metricColumns.joined(separator: ", "))")
+        }
     }
 
     /// The file `metric` is drawn into: `accuracy.svg` for the default, else `NAME.svg`.
