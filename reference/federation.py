@@ -420,6 +420,6 @@ class Federation:
                 "received_density": self.received_density(), "clients_trained": len(selected), "clients": list(selected),
                 "train_loss": loss_sum / seen if seen else None, "train_accuracy": correct / seen if seen else None,
                 "personalized_accuracy": personalized, "dense_accuracy": dense, "global_accuracy": None,
-                "bytes_uplinked": len(selected) * values * 4, "seconds_training": trained - started,
+                "bytes_uplink": len(selected) * values * 4, "seconds_training": trained - started,
                 "seconds_evaluation": finished - trained, "seconds": finished - started,
                 "personal_each": personal_each, "dense_each": dense_each}

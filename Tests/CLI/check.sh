@@ -4,7 +4,8 @@
 #  - a run stopped by SIGINT/SIGTERM saves its checkpoint and exits with status 75;
 #  - a second `lips run` on a folder that a running one holds is refused in one line, before it
 #    writes anything, and the folder runs again once the first has ended;
-#  - negative numbers, an empty --out and sample counts beyond the data are one-line errors (exit 2);
+#  - negative numbers, an empty --out, sample counts beyond the data and an unknown `lips plot --metric`
+#    are one-line errors (exit 2);
 #  - --version names the commit, make install/uninstall place and remove the binary, run folders get provenance.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -85,6 +86,7 @@ expect_refusal "--workers must be ≥ 0, got -1" run --config tiny.yaml --worker
 expect_refusal "--out is empty" run --config tiny.yaml --out ""
 expect_refusal "config: 'batch_size' must be between 1 and train_num (16), found 32" run --config tiny.yaml --set batch_size=32 --out big
 expect_refusal "train_num 1000000 must be between 1 and the 60000 train samples of synthetic train" data stats --dataset synthetic --train-num 1000000
+expect_refusal "unknown metric 'accuracy'; valid: density, received_density," plot stopped --metric accuracy --out plots
 [ ! -e "$out/neg" ] && [ ! -e "$out/big" ] || fail "a refused run created its folder"
 [ -z "$(ls -A "$out" | grep -v '^\(tiny.yaml\|piped\|stopped\|second.err\|refusal.out\|refusal.err\)$')" ] \
     || fail "a refused command wrote into the current folder: $(ls -A "$out" | tr '\n' ' ')"

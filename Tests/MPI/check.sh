@@ -4,7 +4,7 @@
 #  - a build without MPI refuses a multi-rank launch with one line and a non-zero exit;
 #  - the MPI build (`--traits MPI`, in .build/mpi) sees 1, 2 and 3 ranks, each rank once, and
 #    refuses commands that do not run across ranks (`lips sweep`);
-#  - `lips run` gives the same metrics.jsonl (times aside), layers.csv, global model and a client's
+#  - `lips run` gives the same metrics.jsonl (times aside), layers.csv, clients.csv, global model and a client's
 #    received model on 1 process × 2 workers, 2 ranks × 1 worker and 3 ranks, for FedAvg, LIPS with
 #    BN received, LIPS with BN local and partial participation;
 #  - SIGTERM to one rank stops every rank after the same round with a checkpoint; resuming (on 2
@@ -81,11 +81,12 @@ update_freq: 2
 reference_round: 1
 aggregation_block: 2
 YAML
-# What must match: metrics without the timings, layers.csv, the global model, client 6's model.
+# What must match: metrics without the timings, layers.csv, clients.csv, the global model, client 6's model.
 fingerprint() {
     local run=$1
     sed -E 's/, "seconds_training".*$//' "$run/metrics.jsonl" | md5sum
     md5sum <"$run/layers.csv"
+    md5sum <"$run/clients.csv"
     "$mpi" export "$run" --out "$run.global.safetensors" >/dev/null && md5sum <"$run.global.safetensors"
     "$mpi" export "$run" --client 6 --out "$run.client6.safetensors" >/dev/null && md5sum <"$run.client6.safetensors"
 }

@@ -6,7 +6,7 @@
 # (CPUs, memory, time limits). Every wait is bounded and ends in a FAIL naming the job's state.
 #  (a) examples/slurm/paper-sweep.sbatch as a 3-task array: one log per task in the submission
 #      folder, and every run equal to `lips sweep` run directly (metrics.jsonl but its seconds*
-#      fields, layers.csv, the exported global model);
+#      fields, layers.csv, clients.csv, the exported global model);
 #  (b) the same script resubmitted as --array=0,2 into a new folder runs exactly the runs of shards
 #      0/3 and 2/3; `lips sweep` in an array 3,7 refuses in one line to guess the shard count, and in
 #      an array 0-1 takes shards 0/2 and 1/2;
@@ -111,9 +111,10 @@ submit() {
     id=$(cd "$out" && env "${vars[@]}" sbatch --parsable --mem=500M "$@") || return 1
     echo "${id%%;*}"
 }
-# fingerprint RUN: what must equal between runs: metrics without the timings, layers, the global model.
+# fingerprint RUN: what must equal between runs: metrics without the timings, layers, clients, the global model.
 fingerprint() {
     if ! sed -E 's/, "seconds_training".*$//' "$1/metrics.jsonl" | md5sum || ! md5sum <"$1/layers.csv" \
+        || ! md5sum <"$1/clients.csv" \
         || ! "$lips" export "$1" --out "$1.global.safetensors" >/dev/null || ! md5sum <"$1.global.safetensors"; then
         echo "incomplete run"
     fi

@@ -39,8 +39,9 @@ public final class ClientTrainer {
     let workspace: Workspace
     /// The epoch's sample order, reused.
     private var order: [Int] = []
-    /// One batch of predicted classes, for `scoreSamples`.
-    private let predictions: OwnedBuffer<Int32>
+    /// One batch of per-sample losses and hits, for `score`.
+    private let batchLosses: OwnedBuffer<Double>
+    private let batchCorrect: OwnedBuffer<UInt8>
     /// When set (tests), `train` appends every mini-batch's sample indices, in training order.
     var batchLog: [[Int]]?
 
@@ -51,7 +52,8 @@ public final class ClientTrainer {
         gradients = model.makeParameters()
         momentum = model.makeParameters()
         workspace = model.makeWorkspace(batchSize: options.batchSize)
-        predictions = OwnedBuffer(repeating: 0, count: options.batchSize)
+        batchLosses = OwnedBuffer(repeating: 0, count: options.batchSize)
+        batchCorrect = OwnedBuffer(repeating: 0, count: options.batchSize)
     }
 
     /// Trains `parameters` and `statistics` in place on the samples `indices` of `data`, with a
@@ -117,12 +119,40 @@ public final class ClientTrainer {
         return indices.isEmpty ? 0 : Double(correct) / Double(indices.count)
     }
 
+    /// Accuracy and mean cross-entropy of `parameters` (eval mode) on the samples `indices` of
+    /// `data` (docs/semantics.md §9). The loss is the sum of the per-sample losses taken one sample
+    /// at a time in `indices` order, divided by the count: the same bits as summing the per-sample
+    /// losses `scoreSamples` writes in that order. Allocates nothing.
+    public func score(parameters: Arena, statistics: Arena, data: Dataset, indices: [Int],
+                      assembler: BatchAssembler) -> (accuracy: Double, loss: Double) {
+        guard !indices.isEmpty else { return (0, 0) }
+        var correct = 0, lossSum = 0.0
+        var none: RandomStream? = nil
+        for start in stride(from: 0, to: indices.count, by: options.batchSize) {
+            let n = min(options.batchSize, indices.count - start)
+            workspace.withInput { input in
+                workspace.withLabels { labels in
+                    assembler.assemble(data, indices: indices[start..<(start + n)], into: input, labels: labels, random: &none)
+                }
+            }
+            model.score(workspace, parameters: parameters, statistics: statistics, batchSize: n,
+                        parametersUnchanged: start > 0, losses: batchLosses.base, correct: batchCorrect.base)
+            for j in 0..<n {
+                lossSum += batchLosses[j]
+                correct += Int(batchCorrect[j])
+            }
+        }
+        return (Double(correct) / Double(indices.count), lossSum / Double(indices.count))
+    }
+
     /// Eval-mode scoring of the samples `indices` of `data`: `correct[j]` becomes 1 when sample
-    /// `indices[j]` is classified right and 0 otherwise. `parametersUnchanged`: this trainer's previous
+    /// `indices[j]` is classified right and 0 otherwise, `losses[j]` its cross-entropy.
+    /// `parametersUnchanged`: this trainer's previous
     /// forward ran on these same parameters (the caller scores one model in several calls), so their
     /// transforms from then are reused (`Model.forward`); the batches after the first reuse them anyway.
     func scoreSamples(parameters: Arena, statistics: Arena, data: Dataset, indices: ArraySlice<Int>,
-                      assembler: BatchAssembler, parametersUnchanged: Bool = false, correct: UnsafeMutablePointer<UInt8>) {
+                      assembler: BatchAssembler, parametersUnchanged: Bool = false,
+                      correct: UnsafeMutablePointer<UInt8>, losses: UnsafeMutablePointer<Double>) {
         var none: RandomStream? = nil
         var written = 0
         for start in stride(from: indices.startIndex, to: indices.endIndex, by: options.batchSize) {
@@ -133,11 +163,9 @@ public final class ClientTrainer {
                     assembler.assemble(data, indices: batch, into: input, labels: labels, random: &none)
                 }
             }
-            model.predict(workspace, parameters: parameters, statistics: statistics, batchSize: n,
-                          parametersUnchanged: parametersUnchanged || start > indices.startIndex, into: predictions.base)
-            for (j, index) in batch.enumerated() {
-                correct[written + j] = predictions[j] == data.labels[index] ? 1 : 0
-            }
+            model.score(workspace, parameters: parameters, statistics: statistics, batchSize: n,
+                        parametersUnchanged: parametersUnchanged || start > indices.startIndex,
+                        losses: losses + written, correct: correct + written)
             written += n
         }
     }

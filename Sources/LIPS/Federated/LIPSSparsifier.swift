@@ -105,6 +105,12 @@ final class LIPSSparsifier: @unchecked Sendable {
         /// Non-zeros of client k in layer l at `nonzeros[k · layerCounts.count + l]`.
         let nonzeros: [Int]
 
+        /// Non-zeros client `client` receives, summed over the maskable layers.
+        func nonzeros(client: Int) -> Int {
+            let layers = layerCounts.count
+            return nonzeros[(client * layers)..<((client + 1) * layers)].reduce(0, +)
+        }
+
         /// Non-zeros of layer `layer`, summed over the clients.
         func nonzeros(layer: Int) -> Int {
             (0..<clients).reduce(0) { $0 + nonzeros[$1 * layerCounts.count + layer] }
@@ -162,6 +168,35 @@ final class LIPSSparsifier: @unchecked Sendable {
         let dense = layers.map { nonzeroCount(global.pointer(to: $0), count: $0.count) }
         return Received(clients: clients, layerCounts: layers.map(\.count),
                         nonzeros: Array((0..<clients).map { _ in dense }.joined()))
+    }
+
+    /// What every owned client receives now from `global` and its mask, counted again rather than
+    /// kept from the last `cut` or `clear` (after a restore): the same numbers they returned.
+    func received(global: Arena, pool: WorkerPool) -> Received {
+        let layers = layers
+        let dense = layers.map { nonzeroCount(global.pointer(to: $0), count: $0.count) }
+        let received = OwnedBuffer<Int>(repeating: 0, count: clients * layers.count)
+        let owned = ownership.owned
+        pool.forEach(owned.count) { position, _ in
+            let client = owned[position]
+            let clientWords = self.words.base + self.ownership.position(of: client) * self.wordsPerClient
+            for (layer, entry) in layers.enumerated() {
+                guard self.hasMask[client] else {
+                    received[client * layers.count + layer] = dense[layer]
+                    continue
+                }
+                let weights = global.pointer(to: entry)
+                var kept = 0
+                for start in stride(from: 0, to: entry.count, by: 64) {
+                    let count = min(64, entry.count - start)
+                    var nonzero: UInt64 = 0
+                    for j in 0..<count { nonzero |= UInt64(weights[start + j] != 0 ? 1 : 0) << UInt64(j) }
+                    kept += (Self.load(bits: count, at: self.bitStart[layer] + start, from: clientWords) & nonzero).nonzeroBitCount
+                }
+                received[client * layers.count + layer] = kept
+            }
+        }
+        return Received(clients: clients, layerCounts: layers.map(\.count), nonzeros: received.array)
     }
 
     // MARK: Bits

@@ -67,10 +67,17 @@ extension LIPSSparsifier.Received {
     }
 }
 
+/// One client's score at an evaluation: the accuracy and mean loss of the model it receives.
+struct ClientScore: Sendable {
+    var client = 0
+    var accuracy = 0.0
+    var loss = 0.0
+}
+
 extension Simulation {
-    /// Fills `correct` (one byte per distinct test sample) with every rank's chunks: rank r scored
-    /// chunks r, r + R, r + 2R, … of `chunkSize` samples.
-    func gatherChunks(_ correct: OwnedBuffer<UInt8>, chunkSize: Int) {
+    /// Fills `correct` (one byte per distinct test sample) and `losses` (one Double each) with
+    /// every rank's chunks: rank r scored chunks r, r + R, r + 2R, … of `chunkSize` samples.
+    func gatherChunks(_ correct: OwnedBuffer<UInt8>, losses: OwnedBuffer<Double>, chunkSize: Int) {
         let (rank, ranks) = (communicator.rank, communicator.size)
         let count = correct.count
         func ranges(of rank: Int) -> [Range<Int>] {
@@ -79,27 +86,35 @@ extension Simulation {
         var writer = WireWriter()
         for range in ranges(of: rank) {
             writer.append(contentsOf: UnsafeBufferPointer(start: correct.base + range.lowerBound, count: range.count))
+            writer.append(contentsOf: UnsafeBufferPointer(start: losses.base + range.lowerBound, count: range.count))
         }
         for (other, part) in communicator.allGather(writer.bytes).enumerated() where other != rank {
             var reader = WireReader(part)
-            for range in ranges(of: other) { reader.read(range.count, into: correct.base + range.lowerBound) }
+            for range in ranges(of: other) {
+                reader.read(range.count, into: correct.base + range.lowerBound)
+                reader.read(range.count, into: losses.base + range.lowerBound)
+            }
         }
     }
 
-    /// Every rank's (client, accuracy) pairs, for the clients each scored.
-    func gatherAccuracies(_ mine: [(client: Int, accuracy: Double)]) -> [(client: Int, accuracy: Double)] {
+    /// Every rank's scores, for the clients each scored, in client order.
+    func gatherScores(_ mine: [ClientScore]) -> [ClientScore] {
         guard communicator.size > 1 else { return mine }
         var writer = WireWriter()
-        for entry in mine {
-            writer.append(Int64(entry.client))
-            writer.append(entry.accuracy)
+        for score in mine {
+            writer.append(Int64(score.client))
+            writer.append(score.accuracy)
+            writer.append(score.loss)
         }
-        var all: [(client: Int, accuracy: Double)] = []
+        var all: [ClientScore] = []
         for part in communicator.allGather(writer.bytes) {
             var reader = WireReader(part)
-            while !reader.atEnd { all.append((Int(reader.read(Int64.self)), reader.read(Double.self))) }
+            while !reader.atEnd {
+                all.append(ClientScore(client: Int(reader.read(Int64.self)), accuracy: reader.read(Double.self),
+                                       loss: reader.read(Double.self)))
+            }
         }
-        return all
+        return all.sorted { $0.client < $1.client }
     }
 }
 

@@ -29,18 +29,24 @@ public final class Simulation {
     public let globalStatistics: Arena
     /// Global weights after round `config.referenceRound`, once reached.
     public internal(set) var reference: Arena?
-    /// Each client's accuracies at the last evaluation (nil for a client without test samples):
-    /// of the model it receives, and of the dense global model, on its own test set (§9).
-    public private(set) var clientAccuracies: (personalized: [Double?], dense: [Double?])?
+    /// Each client's scores at the last evaluation (§9), one row per client with test samples, in
+    /// client order: the rows of `clients.csv`. Empty after a round that was not evaluated.
+    public internal(set) var clientMetrics: [ClientMetrics] = []
     /// Seconds the last evaluation spent scoring the clients that receive a model of their own (LIPS
     /// masks, local BN state), one model per client: the part of the evaluation that a reference
     /// implementation scoring every client's received model does too (`lips bench round` reports it).
-    public private(set) var secondsScoringPersonalModels = 0.0
+    public internal(set) var secondsScoringPersonalModels = 0.0
+    /// What every client received after round `round`'s aggregation (from `sendMasks`), for the
+    /// next round's downlink; nil before the first round and after a restore (counted again then).
+    var lastReceived: (round: Int, received: LIPSSparsifier.Received)?
     /// The first client (in client order) whose training loss was not finite in the last round.
     public private(set) var firstClientWithNonFiniteLoss: Int?
     /// The round `runRound()` runs next.
     public private(set) var nextRound = 0
-    func setNextRound(_ round: Int) { nextRound = round }
+    func setNextRound(_ round: Int) {
+        nextRound = round
+        lastReceived = nil
+    }
 
     let trainAssembler: BatchAssembler
     let evalAssembler: BatchAssembler
@@ -198,6 +204,8 @@ public final class Simulation {
         let round = nextRound
         let started = DispatchTime.now()
         let selected = selectedClients(round: round)
+        // Before training: the models the selected clients receive are those sent after the last round.
+        let downlink = downlinkBytes(to: selected, round: round)
         let training = train(selected, round: round)
         let trained = DispatchTime.now()
 
@@ -208,21 +216,27 @@ public final class Simulation {
 
         let density = schedule?.density(afterRound: round)
         let received = sendMasks(density: density)
+        lastReceived = (round, received)
         let layers = LayerMetrics.measure(round: round, selected: selected, global: global, previous: previousGlobal,
                                           reference: reference, received: received, masks: sparsifier, store: store,
                                           pool: pool, slots: slots, blocks: gradientBlocks, communicator: communicator)
 
         let evaluationStarted = DispatchTime.now()
-        var accuracies: (personalized: Double?, dense: Double?, global: Double?) = (nil, nil, nil)
-        if evaluates(round: round) { accuracies = evaluate() }
+        var evaluation = Evaluation()
+        clientMetrics = []
+        if evaluates(round: round) { evaluation = evaluate() }
         let finished = DispatchTime.now()
 
         let metrics = RoundMetrics(
             round: round, method: config.method.rawValue, density: density ?? 1, receivedDensity: received.density,
             clientsTrained: selected.count, clients: selected, trainLoss: training.loss, trainAccuracy: training.accuracy,
-            personalizedAccuracy: accuracies.personalized, denseAccuracy: accuracies.dense,
-            globalAccuracy: accuracies.global,
-            bytesUplinked: selected.count * (global.count + globalStatistics.count) * MemoryLayout<Float>.size,
+            personalizedAccuracy: evaluation.personalized, denseAccuracy: evaluation.dense,
+            globalAccuracy: evaluation.global,
+            personalizedAccuracyStd: evaluation.personalizedSpread?.standardDeviation,
+            personalizedAccuracyMin: evaluation.personalizedSpread?.minimum,
+            personalizedAccuracyP10: evaluation.personalizedSpread?.percentile10,
+            personalizedLoss: evaluation.personalizedLoss, denseLoss: evaluation.denseLoss,
+            bytesUplinked: traffic.uplink(clients: selected.count), bytesDownlinked: downlink,
             secondsTraining: seconds(started, trained), secondsEvaluation: seconds(evaluationStarted, finished),
             seconds: seconds(started, finished))
         nextRound += 1
@@ -338,81 +352,6 @@ public final class Simulation {
     /// aggregation; public for benchmarks.
     public func cutMasks(density: Double) {
         _ = sendMasks(density: density)
-    }
-
-    // MARK: Evaluation
-
-    /// Personalised accuracy (each client's received model on its own test set), the dense global
-    /// model's mean local accuracy and, with `global_test`, its accuracy on the whole test set.
-    /// `runRound` calls it on evaluation rounds; it is public for benchmarks. Across ranks each
-    /// rank scores every R-th chunk of the distinct test samples and its own clients' personal
-    /// models; the hits and accuracies are gathered, then averaged in client order.
-    public func evaluate() -> (personalized: Double?, dense: Double?, global: Double?) {
-        guard !distinctTest.isEmpty else { return (nil, nil, nil) }
-        // The dense global model scores each distinct test sample once; clients look theirs up.
-        let correct = OwnedBuffer<UInt8>(repeating: 0, count: distinctTest.count)
-        let (slots, global, globalStatistics, data, assembler, distinct) =
-            (slots, global, globalStatistics, data, evalAssembler, distinctTest)
-        let (store, masks, partition) = (store, sparsifier, partition)
-        let batch = config.batchSize
-        let chunks = (distinct.count + batch - 1) / batch
-        let (rank, ranks) = (communicator.rank, communicator.size)
-        let myChunks = Array(stride(from: rank, to: chunks, by: ranks))
-        // Whether a worker has scored a chunk already: its trainer's last forward then ran on the global
-        // model, whose transforms its next chunks reuse. Each worker touches only its own entry.
-        let scoredBefore = OwnedBuffer<Bool>(repeating: false, count: slots.count)
-        pool.forEach(myChunks.count) { position, worker in
-            let chunk = myChunks[position]
-            let range = (chunk * batch)..<min(distinct.count, (chunk + 1) * batch)
-            slots[worker].trainer.scoreSamples(parameters: global, statistics: globalStatistics, data: data.test,
-                                               indices: distinct[range], assembler: assembler,
-                                               parametersUnchanged: scoredBefore[worker],
-                                               correct: correct.base + range.lowerBound)
-            scoredBefore[worker] = true
-        }
-        if ranks > 1 { gatherChunks(correct, chunkSize: batch) }
-        let clientsWithTests = (0..<config.clients).filter { !partition.test[$0].isEmpty }
-        var denseByClient = [Double](repeating: 0, count: config.clients)
-        for client in clientsWithTests {
-            let hits = partition.test[client].reduce(0) { $0 + Int(correct[distinctPosition[$1]]) }
-            denseByClient[client] = Double(hits) / Double(partition.test[client].count)
-        }
-        let dense = clientsWithTests.isEmpty ? nil : clientsWithTests.reduce(0.0) { $0 + denseByClient[$1] } / Double(clientsWithTests.count)
-        let globalAccuracy = config.globalTest
-            ? Double(correct.array.reduce(0) { $0 + Int($1) }) / Double(distinct.count) : nil
-
-        // Clients that receive their own model (a mask, or local BN state) are scored one by one,
-        // each where its state lives.
-        let personal = OwnedBuffer<Double>(repeating: 0, count: config.clients)
-        let personalClients = clientsWithTests.filter { ownership.owns($0) && receivesPersonalModel($0) }
-        let scoringStarted = DispatchTime.now()
-        pool.forEach(personalClients.count) { position, worker in
-            let client = personalClients[position]
-            let slot = slots[worker]
-            slot.receive(client, global: global, globalStatistics: globalStatistics, masks: masks, store: store)
-            personal[client] = slot.trainer.accuracy(parameters: slot.parameters, statistics: slot.statistics,
-                                                     data: data.test, indices: partition.test[client], assembler: assembler)
-        }
-        secondsScoringPersonalModels = seconds(scoringStarted, DispatchTime.now())
-        var personalByClient = [Double?](repeating: nil, count: config.clients), denseOfClient = personalByClient
-        for (client, accuracy) in gatherAccuracies(personalClients.map { ($0, personal[$0]) }) {
-            personalByClient[client] = accuracy
-        }
-        var personalizedSum = 0.0
-        for client in clientsWithTests {
-            let accuracy = personalByClient[client] ?? denseByClient[client]
-            personalByClient[client] = accuracy
-            denseOfClient[client] = denseByClient[client]
-            personalizedSum += accuracy
-        }
-        let personalized = clientsWithTests.isEmpty ? nil : personalizedSum / Double(clientsWithTests.count)
-        clientAccuracies = (personalByClient, denseOfClient)
-        return (personalized, dense, globalAccuracy)
-    }
-
-    /// Whether client `client` (one this rank owns) receives something other than the dense
-    /// global model.
-    func receivesPersonalModel(_ client: Int) -> Bool {
-        sparsifier.hasMask[client] || (store.keepsLocalState && store.hasLocal[client])
+        lastReceived = nil
     }
 }

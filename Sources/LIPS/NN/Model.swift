@@ -208,14 +208,14 @@ public final class Model: Sendable {
                             classes: classes, batchSize: batchSize)
     }
 
-    /// Eval-mode forward; writes each sample's predicted class into `predictions` (batchSize entries).
-    /// `parametersUnchanged` as for `forward`.
-    func predict(_ workspace: Workspace, parameters: Arena, statistics: Arena, batchSize: Int, parametersUnchanged: Bool = false,
-                 into predictions: UnsafeMutablePointer<Int32>) {
+    /// Eval-mode forward; writes each sample's cross-entropy into `losses` and 1 (right) or 0 (wrong)
+    /// into `correct` (batchSize entries each; `sampleCrossEntropy`). `parametersUnchanged` as for `forward`.
+    func score(_ workspace: Workspace, parameters: Arena, statistics: Arena, batchSize: Int, parametersUnchanged: Bool = false,
+               losses: UnsafeMutablePointer<Double>, correct: UnsafeMutablePointer<UInt8>) {
         forward(workspace, parameters: parameters, statistics: statistics, batchSize: batchSize, training: false,
                 parametersUnchanged: parametersUnchanged)
         let base = workspace.arena.base
-        predictClasses(logits: base + workspace.activationOffsets[layers.count], classes: classes, batchSize: batchSize,
-                       into: predictions)
+        sampleCrossEntropy(logits: base + workspace.activationOffsets[layers.count], labels: workspace.labels.base,
+                           classes: classes, batchSize: batchSize, losses: losses, correct: correct)
     }
 }

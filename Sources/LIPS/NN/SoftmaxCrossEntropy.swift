@@ -29,6 +29,23 @@ func softmaxCrossEntropy(
     return (totalLoss / Double(n), correct)
 }
 
+/// Each sample's cross-entropy −log softmax(logits)[label] into `losses` and whether its arg-max
+/// is its label (1, else 0) into `correct` (`batchSize` entries each), for evaluation: the same
+/// Double arithmetic as a term of `softmaxCrossEntropy`'s mean, so a sample's loss is the same bits
+/// whichever batch it is scored in (given the same logits).
+func sampleCrossEntropy(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, classes k: Int, batchSize n: Int,
+                        losses: UnsafeMutablePointer<Double>, correct: UnsafeMutablePointer<UInt8>) {
+    for sample in 0..<n {
+        let (predicted, maximum) = argmax(logits, classes: k, batchSize: n, sample: sample)
+        var partition = 0.0
+        for c in 0..<k { partition += exp(Double(logits[c * n + sample] - maximum)) }
+        let label = Int(labels[sample])
+        precondition(label >= 0 && label < k, "sampleCrossEntropy: label \(label) outside 0..<\(k)")
+        losses[sample] = log(partition) - Double(logits[label * n + sample] - maximum)
+        correct[sample] = predicted == label ? 1 : 0
+    }
+}
+
 /// Number of samples whose arg-max logit is their label (ties to the lower class index).
 func countCorrect(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, classes k: Int, batchSize n: Int) -> Int {
     var correct = 0
@@ -36,11 +53,6 @@ func countCorrect(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, cl
         correct += 1
     }
     return correct
-}
-
-/// Writes each sample's predicted class (largest logit, the lower index on ties) into `predictions`.
-func predictClasses(logits: UnsafePointer<Float>, classes k: Int, batchSize n: Int, into predictions: UnsafeMutablePointer<Int32>) {
-    for sample in 0..<n { predictions[sample] = Int32(argmax(logits, classes: k, batchSize: n, sample: sample).index) }
 }
 
 /// The class of largest logit of one sample (the lower index on ties) and that logit.

@@ -12,6 +12,8 @@ public struct Checkpoint: Sendable {
     public var snapshot: SimulationSnapshot
     public var rounds: [RoundMetrics]
     public var layers: [LayerMetrics]
+    /// The `clients.csv` rows so far (empty in checkpoints written before it existed).
+    public var clients: [ClientMetrics]
     /// The shard files holding the client state, relative to the checkpoint's folder (empty when
     /// `snapshot` holds it).
     public var shards: [String]
@@ -19,11 +21,12 @@ public struct Checkpoint: Sendable {
     /// results), so a resume can refuse a config edited since; nil in checkpoints written before.
     public var configIdentity: String?
 
-    public init(snapshot: SimulationSnapshot, rounds: [RoundMetrics], layers: [LayerMetrics], shards: [String] = [],
-                configIdentity: String? = nil) {
+    public init(snapshot: SimulationSnapshot, rounds: [RoundMetrics], layers: [LayerMetrics], clients: [ClientMetrics] = [],
+                shards: [String] = [], configIdentity: String? = nil) {
         self.snapshot = snapshot
         self.rounds = rounds
         self.layers = layers
+        self.clients = clients
         self.shards = shards
         self.configIdentity = configIdentity
     }
@@ -56,6 +59,7 @@ public struct Checkpoint: Sendable {
         archive.add("server.momentum", floats: s.serverMomentum)
         archive.add("server.control", floats: s.serverControl)
         Checkpoint.addClientSections(s.clients, to: &archive)
+        ClientMetricsSection.add(clients, to: &archive)
         return archive
     }
 
@@ -111,6 +115,7 @@ public struct Checkpoint: Sendable {
             serverMomentum: try archive.floatsIfPresent("server.momentum"),
             serverControl: try archive.floatsIfPresent("server.control"), clients: clients)
         return Checkpoint(snapshot: snapshot, rounds: state.rounds, layers: state.layers,
+                          clients: try ClientMetricsSection.read(archive),
                           shards: mergingShards ? [] : shards, configIdentity: state.config)
     }
 

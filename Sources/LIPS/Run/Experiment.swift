@@ -1,7 +1,7 @@
 import Foundation
 
 /// A run folder and the loop that fills it: `config.yaml` (the resolved config), `metrics.jsonl`,
-/// `metrics.csv`, `layers.csv` and `checkpoint.bin`. Every file is replaced atomically after each
+/// `metrics.csv`, `layers.csv`, `clients.csv` and `checkpoint.bin`. Every file is replaced atomically after each
 /// round, and running into a folder that holds a checkpoint continues from it, ending bitwise
 /// where an uninterrupted run would.
 public final class Experiment {
@@ -168,7 +168,7 @@ public final class Experiment {
         let data = try given ?? Experiment.loadData(config)
         let simulation = try Simulation(config: config, data: data, workers: workers, communicator: communicator)
         let report = leads ? report : nil
-        var rounds: [RoundMetrics] = [], layers: [LayerMetrics] = []
+        var rounds: [RoundMetrics] = [], layers: [LayerMetrics] = [], clients: [ClientMetrics] = []
         if FileManager.default.fileExists(atPath: path(Experiment.checkpointFile)) {
             if leads { try AtomicFile.write(config.yaml(), to: path(Experiment.configFile)) }
             let checkpoint = try Checkpoint.read(from: path(Experiment.checkpointFile))
@@ -184,6 +184,7 @@ public final class Experiment {
             }
             rounds = checkpoint.rounds
             layers = checkpoint.layers
+            clients = checkpoint.clients
         } else {
             if let file = config.initFrom {
                 // The weights come from the bytes whose hash the config records.
@@ -243,7 +244,8 @@ public final class Experiment {
             let (row, layerRows) = simulation.runRound()
             rounds.append(row)
             layers += layerRows
-            if leads { try MetricsFiles.write(rounds: rounds, layers: layers, to: directory) }
+            clients += simulation.clientMetrics
+            if leads { try MetricsFiles.write(rounds: rounds, layers: layers, clients: clients, to: directory) }
             if let problem = simulation.divergence(row) {
                 // The diverged round stays in the metrics files for a look; no checkpoint or model holds it.
                 let kept = lastCheckpoint > 0 ? "the checkpoint after round \(lastCheckpoint - 1) is kept" : "no checkpoint was written"
@@ -255,7 +257,7 @@ public final class Experiment {
             let periodic = config.checkpointEvery > 0 && done % config.checkpointEvery == 0
             let stopping = communicator.maximum(shouldStop() ? 1 : 0) > 0
             if periodic || done == config.rounds || stopping {
-                try writeCheckpoint(simulation, rounds: rounds, layers: layers)
+                try writeCheckpoint(simulation, rounds: rounds, layers: layers, clients: clients)
                 lastCheckpoint = done
             }
             if stopping && done < config.rounds {
@@ -269,11 +271,12 @@ public final class Experiment {
     /// Writes `checkpoint.bin` after the last finished round. Across ranks every rank first writes
     /// its shard; once all have (or any has failed, then every rank throws), rank 0 writes
     /// `checkpoint.bin` naming them and removes the shards of earlier checkpoints.
-    private func writeCheckpoint(_ simulation: Simulation, rounds: [RoundMetrics], layers: [LayerMetrics]) throws {
+    private func writeCheckpoint(_ simulation: Simulation, rounds: [RoundMetrics], layers: [LayerMetrics],
+                                 clients: [ClientMetrics]) throws {
         let communicator = simulation.communicator
         var snapshot = simulation.snapshot()
         guard communicator.size > 1 else {
-            try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers, configIdentity: config.identity())
+            try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers, clients: clients, configIdentity: config.identity())
                 .write(to: path(Experiment.checkpointFile))
             // Shards of an earlier run across ranks, now that checkpoint.bin holds every client.
             if FileManager.default.fileExists(atPath: path(Checkpoint.shardFolder)) {
@@ -299,7 +302,7 @@ public final class Experiment {
             snapshot.clients = ClientStoreSnapshot(clients: [], hasGradient: [], hasMask: [], hasLocal: [], maskWords: [],
                                                    localValues: [], halfGradients: [], singleGradients: [])
             do {
-                try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers, shards: names,
+                try Checkpoint(snapshot: snapshot, rounds: rounds, layers: layers, clients: clients, shards: names,
                                configIdentity: config.identity())
                     .write(to: path(Experiment.checkpointFile))
                 removeShards(except: Set(names))

@@ -1,7 +1,8 @@
 import Foundation
 
-/// The run folder's metrics files: `metrics.jsonl` and `metrics.csv` (one row per round) and
-/// `layers.csv` (one row per weight tensor per round), with readers for `lips report`/`lips plot`.
+/// The run folder's metrics files: `metrics.jsonl` and `metrics.csv` (one row per round),
+/// `layers.csv` (one row per weight tensor per round) and `clients.csv` (one row per client per
+/// evaluated round), with readers for `lips report`/`lips plot`.
 ///
 /// Columns are snake_case and in a fixed order, so files diff cleanly between runs and load
 /// directly in pandas. Doubles are written with Swift's shortest round-trip form, so reading a
@@ -15,21 +16,47 @@ public enum MetricsFiles {
     public static let csvFile = "metrics.csv"
     /// The per-layer rows, inside a run folder.
     public static let layersFile = "layers.csv"
+    /// The per-client rows of the evaluated rounds, inside a run folder.
+    public static let clientsFile = "clients.csv"
 
     /// The columns of `metrics.jsonl` / `metrics.csv`, in file order. `metrics.jsonl` also has
     /// `clients`, the list of clients that trained, right after `clients_trained`; the CSV leaves
     /// the list out.
     public static let roundColumns = [
         "round", "method", "density", "received_density", "clients_trained", "train_loss", "train_accuracy",
-        "personalized_accuracy", "dense_accuracy", "global_accuracy", "bytes_uplinked", "seconds_training",
-        "seconds_evaluation", "seconds",
+        "personalized_accuracy", "dense_accuracy", "global_accuracy", "personalized_accuracy_std",
+        "personalized_accuracy_min", "personalized_accuracy_p10", "personalized_loss", "dense_loss",
+        "bytes_uplink", "bytes_downlink", "seconds_training", "seconds_evaluation", "seconds",
     ]
+
+    /// What `bytes_uplink` was called before `bytes_downlink` came; files with it still read.
+    static let oldUplinkColumn = "bytes_uplinked"
 
     /// The columns of `layers.csv`, in file order.
     public static let layerColumns = [
         "round", "layer", "relative_update", "l1_to_reference", "l2_to_reference", "cosine_to_reference",
         "gradient_norm", "gradient_diversity", "received_density",
     ]
+
+    /// The columns of `clients.csv`, in file order.
+    public static let clientColumns = [
+        "round", "client", "samples", "personalized_accuracy", "dense_accuracy", "personalized_loss", "dense_loss",
+    ]
+
+    /// The numeric columns of `metrics.csv` (all but `round` and `method`): what `lips plot --metric` draws.
+    public static var metricColumns: [String] { roundColumns.filter { $0 != "round" && $0 != "method" } }
+
+    /// The value of the numeric column `column` in `row`; nil when the row has none (a round not
+    /// evaluated, an older file) or `column` is not one of `metricColumns`.
+    public static func value(_ column: String, of row: RoundMetrics) -> Double? {
+        guard column != "round", let index = roundColumns.firstIndex(of: column) else { return nil }
+        switch cells(row)[index] {
+        case .int(let value): return Double(value)
+        case .count(let value): return value.map(Double.init)
+        case .double(let value): return value
+        case .text: return nil
+        }
+    }
 
     // MARK: - Writing
 
@@ -60,11 +87,19 @@ public enum MetricsFiles {
         table(header: layerColumns, rows: rows.map(cells))
     }
 
-    /// Writes the three metrics files into `directory`, each atomically.
-    public static func write(rounds: [RoundMetrics], layers: [LayerMetrics], to directory: String) throws {
+    /// `clients.csv`: a header line, then one line per client per evaluated round.
+    public static func clientsCSV(_ rows: [ClientMetrics]) -> String {
+        table(header: clientColumns, rows: rows.map(cells))
+    }
+
+    /// Writes the metrics files into `directory`, each atomically; `clients.csv` only when
+    /// `clients` is given.
+    public static func write(rounds: [RoundMetrics], layers: [LayerMetrics], clients: [ClientMetrics]? = nil,
+                             to directory: String) throws {
         try AtomicFile.write(jsonLines(rounds), to: path(directory, jsonLinesFile))
         try AtomicFile.write(csv(rounds), to: path(directory, csvFile))
         try AtomicFile.write(layersCSV(layers), to: path(directory, layersFile))
+        if let clients { try AtomicFile.write(clientsCSV(clients), to: path(directory, clientsFile)) }
     }
 
     // MARK: - Reading
@@ -89,7 +124,27 @@ public enum MetricsFiles {
 
     /// Parses `metrics.csv` (columns found by header name, so order and extra columns do not matter).
     public static func readCSV(_ text: String) throws -> [RoundMetrics] {
-        try records(csv: text, required: roundColumns.filter { !optionalRoundColumns.contains($0) }).map(roundMetrics)
+        // `bytes_uplink` may be there under its old name, which `roundMetrics` checks.
+        try records(csv: text, required: roundColumns.filter { !optionalRoundColumns.contains($0) && $0 != "bytes_uplink" })
+            .map(roundMetrics)
+    }
+
+    /// Parses `clients.csv` (columns found by header name).
+    public static func readClientsCSV(_ text: String) throws -> [ClientMetrics] {
+        try records(csv: text, required: clientColumns).map { record in
+            ClientMetrics(round: try record.int("round"), client: try record.int("client"), samples: try record.int("samples"),
+                          personalizedAccuracy: try record.double("personalized_accuracy"),
+                          denseAccuracy: try record.double("dense_accuracy"),
+                          personalizedLoss: try record.double("personalized_loss"), denseLoss: try record.double("dense_loss"))
+        }
+    }
+
+    /// Reads `clients.csv` from a run folder; a missing file (a run from before it existed) reads as
+    /// no rows. Errors name the file and line.
+    public static func readClients(from directory: String) throws -> [ClientMetrics] {
+        let clientsPath = path(directory, clientsFile)
+        guard FileManager.default.fileExists(atPath: clientsPath) else { return [] }
+        return try prefixingErrors(clientsPath) { try readClientsCSV(try text(clientsPath)) }
     }
 
     /// Parses `layers.csv` (columns found by header name, so order and extra columns do not matter).
@@ -121,12 +176,15 @@ public enum MetricsFiles {
     /// One value as written: an integer, a double (nil for missing) or text.
     enum Cell {
         case int(Int)
+        /// A whole number that may be missing.
+        case count(Int?)
         case double(Double?)
         case text(String)
 
         var json: String {
             switch self {
             case .int(let value): return String(value)
+            case .count(let value): return value.map(String.init) ?? "null"
             case .double(let value):
                 guard let value, value.isFinite else { return "null" }
                 return value.description
@@ -137,13 +195,17 @@ public enum MetricsFiles {
         var csv: String {
             switch self {
             case .int(let value): return String(value)
+            case .count(let value): return value.map(String.init) ?? ""
             case .double(let value): return value?.description ?? ""
             case .text(let value): return MetricsFiles.csvField(value)
             }
         }
     }
 
-    static let optionalRoundColumns: Set = ["personalized_accuracy", "dense_accuracy", "global_accuracy"]
+    static let optionalRoundColumns: Set = [
+        "personalized_accuracy", "dense_accuracy", "global_accuracy", "personalized_accuracy_std",
+        "personalized_accuracy_min", "personalized_accuracy_p10", "personalized_loss", "dense_loss", "bytes_downlink",
+    ]
     static let optionalLayerColumns: Set = ["l1_to_reference", "l2_to_reference", "cosine_to_reference"]
 
     /// `row` in `roundColumns` order.
@@ -151,7 +213,16 @@ public enum MetricsFiles {
         [.int(row.round), .text(row.method), .double(row.density), .double(row.receivedDensity),
          .int(row.clientsTrained), .double(row.trainLoss), .double(row.trainAccuracy),
          .double(row.personalizedAccuracy), .double(row.denseAccuracy), .double(row.globalAccuracy),
-         .int(row.bytesUplinked), .double(row.secondsTraining), .double(row.secondsEvaluation), .double(row.seconds)]
+         .double(row.personalizedAccuracyStd), .double(row.personalizedAccuracyMin), .double(row.personalizedAccuracyP10),
+         .double(row.personalizedLoss), .double(row.denseLoss),
+         .int(row.bytesUplinked), .count(row.bytesDownlinked),
+         .double(row.secondsTraining), .double(row.secondsEvaluation), .double(row.seconds)]
+    }
+
+    /// `row` in `clientColumns` order.
+    static func cells(_ row: ClientMetrics) -> [Cell] {
+        [.int(row.round), .int(row.client), .int(row.samples), .double(row.personalizedAccuracy),
+         .double(row.denseAccuracy), .double(row.personalizedLoss), .double(row.denseLoss)]
     }
 
     /// `row` in `layerColumns` order.
@@ -260,6 +331,14 @@ public enum MetricsFiles {
             }
         }
 
+        /// A whole number that may be missing or null.
+        func optionalInt(_ key: String) throws -> Int? {
+            switch fields[key] {
+            case .null, nil: return nil
+            default: return try int(key)
+            }
+        }
+
         func missing(_ key: String) -> UserError { UserError("line \(line): '\(key)' missing") }
 
         func describe(_ value: Value?) -> String {
@@ -282,7 +361,14 @@ public enum MetricsFiles {
                      personalizedAccuracy: try record.optionalDouble("personalized_accuracy"),
                      denseAccuracy: try record.optionalDouble("dense_accuracy"),
                      globalAccuracy: try record.optionalDouble("global_accuracy"),
-                     bytesUplinked: try record.int("bytes_uplinked"),
+                     personalizedAccuracyStd: try record.optionalDouble("personalized_accuracy_std"),
+                     personalizedAccuracyMin: try record.optionalDouble("personalized_accuracy_min"),
+                     personalizedAccuracyP10: try record.optionalDouble("personalized_accuracy_p10"),
+                     personalizedLoss: try record.optionalDouble("personalized_loss"),
+                     denseLoss: try record.optionalDouble("dense_loss"),
+                     bytesUplinked: try record.int(record.fields["bytes_uplink"] == nil && record.fields[oldUplinkColumn] != nil
+                                                   ? oldUplinkColumn : "bytes_uplink"),
+                     bytesDownlinked: try record.optionalInt("bytes_downlink"),
                      secondsTraining: try record.double("seconds_training"),
                      secondsEvaluation: try record.double("seconds_evaluation"), seconds: try record.double("seconds"))
     }

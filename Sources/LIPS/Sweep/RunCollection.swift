@@ -15,6 +15,20 @@ public struct RunRecord: Sendable {
     public var bestPersonalizedAccuracy: Double? { rounds.compactMap(\.personalizedAccuracy).max() }
     /// Dense global model's accuracy in the last evaluated round.
     public var finalDenseAccuracy: Double? { rounds.last { $0.denseAccuracy != nil }?.denseAccuracy }
+    /// The last evaluated round's spread of personalised accuracy over clients (nil in files
+    /// written before it existed).
+    public var finalClientSpread: (std: Double, min: Double, p10: Double)? {
+        guard let row = rounds.last(where: { $0.personalizedAccuracy != nil }),
+              let std = row.personalizedAccuracyStd, let min = row.personalizedAccuracyMin,
+              let p10 = row.personalizedAccuracyP10 else { return nil }
+        return (std, min, p10)
+    }
+    /// Bytes sent up and down over the rounds so far (downlink nil when a round lacks it: a file
+    /// written before it existed).
+    public var totalBytesUplink: Int { rounds.reduce(0) { $0 + $1.bytesUplinked } }
+    public var totalBytesDownlink: Int? {
+        rounds.reduce(0 as Int?) { total, row in total.flatMap { total in row.bytesDownlinked.map { total + $0 } } }
+    }
     /// Whether the metrics hold every round of the config.
     public var isFinished: Bool { Set(rounds.map(\.round)).isSuperset(of: 0..<config.rounds) }
 }

@@ -8,6 +8,9 @@ import Foundation
 /// - `inertia.svg`: a layer × round heat map of the relative update ‖W_{r+1} − W_r‖/‖W_r‖ (mean
 ///   over seeds), one panel per group: the paper's layer-wise inertia picture;
 /// - `density.svg`: the density clients actually received per round, as `accuracy.svg`.
+///
+/// `write(metric:)` draws another column of `metrics.csv` instead of personalised accuracy, into
+/// `NAME.svg`.
 public enum SweepPlots {
     public static let accuracyFile = "accuracy.svg"
     public static let inertiaFile = "inertia.svg"
@@ -17,6 +20,33 @@ public enum SweepPlots {
         LineChart(title: "Personalised accuracy per round", xLabel: "round",
                   yLabel: "personalised accuracy (mean over clients)",
                   series: series(collection) { $0.personalizedAccuracy }).svg()
+    }
+
+    /// The column `lips plot` draws by default, into `accuracy.svg`.
+    public static let defaultMetric = "personalized_accuracy"
+
+    /// Any numeric column of `metrics.csv` per round, as `accuracy.svg` (which is this for
+    /// `personalized_accuracy`). An unknown column is a one-line `UserError` listing the valid ones.
+    public static func metric(_ collection: RunCollection, column: String) throws -> String {
+        try checkMetric(column)
+        if column == defaultMetric { return accuracy(collection) }
+        let fraction = column.hasSuffix("accuracy") || column.hasSuffix("_min") || column.hasSuffix("_p10")
+            || column.hasSuffix("density")
+        return LineChart(title: "\(column) per round", xLabel: "round", yLabel: column,
+                         series: series(collection) { MetricsFiles.value(column, of: $0) },
+                         yInclude: fraction ? 0...1 : nil).svg()
+    }
+
+    /// Throws the one-line error for a name that is not a numeric column of `metrics.csv`.
+    public static func checkMetric(_ column: String) throws {
+        guard MetricsFiles.metricColumns.contains(column) else {
+            throw UserError("unknown metric '\(column)'; valid: \(MetricsFiles.metricColumns.joined(separator: ", "))")
+        }
+    }
+
+    /// The file `metric` is drawn into: `accuracy.svg` for the default, else `NAME.svg`.
+    public static func file(metric: String) -> String {
+        metric == defaultMetric ? accuracyFile : "\(metric).svg"
     }
 
     public static func density(_ collection: RunCollection) -> String {
@@ -45,10 +75,12 @@ public enum SweepPlots {
                        valueLabel: "‖W(r+1) − W(r)‖ / ‖W(r)‖", panels: panels).svg()
     }
 
-    /// Writes the three files into `directory` atomically; returns their paths.
+    /// Writes the three files into `directory` atomically — the first one `metric` per round
+    /// (`file(metric:)`) — and returns their paths.
     @discardableResult
-    public static func write(_ collection: RunCollection, to directory: String) throws -> [String] {
-        let files = [(accuracyFile, accuracy(collection)), (inertiaFile, inertia(collection)), (densityFile, density(collection))]
+    public static func write(_ collection: RunCollection, to directory: String, metric: String = defaultMetric) throws -> [String] {
+        let files = [(file(metric: metric), try self.metric(collection, column: metric)), (inertiaFile, inertia(collection)),
+                     (densityFile, density(collection))]
         return try files.map { name, text in
             let path = (directory as NSString).appendingPathComponent(name)
             try AtomicFile.write(text, to: path)

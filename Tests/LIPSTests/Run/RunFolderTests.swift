@@ -147,7 +147,9 @@ import Testing
                      secondsEvaluation: 0, seconds: 40.5),
         RoundMetrics(round: 1, method: "fed,\"avg\"", density: .leastNonzeroMagnitude, receivedDensity: 1e-7, clientsTrained: 3,
                      trainLoss: 1e300, trainAccuracy: 1, personalizedAccuracy: 0.734, denseAccuracy: 1.0 / 3.0,
-                     globalAccuracy: 0.5, bytesUplinked: 0, secondsTraining: 1e16, secondsEvaluation: 9.3, seconds: 49),
+                     globalAccuracy: 0.5, personalizedAccuracyStd: 0.1 + 0.2, personalizedAccuracyMin: 0,
+                     personalizedAccuracyP10: 0.325, personalizedLoss: 2.5e-300, denseLoss: 1e308,
+                     bytesUplinked: 0, bytesDownlinked: 1 << 60, secondsTraining: 1e16, secondsEvaluation: 9.3, seconds: 49),
     ]
 
     static let layers = [
@@ -178,8 +180,9 @@ import Testing
 
     @Test func metricsCSVRoundTripWithNilFields() throws {
         let text = MetricsFiles.csv(Self.rounds)
-        #expect(text.hasPrefix("round,method,density,received_density,clients_trained,train_loss,train_accuracy,personalized_accuracy,dense_accuracy,global_accuracy,bytes_uplinked,seconds_training,seconds_evaluation,seconds\n"))
-        #expect(text.split(separator: "\n")[1] == "0,lips,1.0,0.30000000000000004,100,2.302585092994046,0.1,,,,493600000,40.123456789,0.0,40.5")
+        #expect(text.hasPrefix("round,method,density,received_density,clients_trained,train_loss,train_accuracy,personalized_accuracy,dense_accuracy,global_accuracy,personalized_accuracy_std,personalized_accuracy_min,personalized_accuracy_p10,personalized_loss,dense_loss,bytes_uplink,bytes_downlink,seconds_training,seconds_evaluation,seconds\n"))
+        #expect(text.split(separator: "\n")[1] == "0,lips,1.0,0.30000000000000004,100,2.302585092994046,0.1,,,,,,,,,493600000,,40.123456789,0.0,40.5")
+        #expect(text.split(separator: "\n")[2].hasSuffix(",0.5,0.30000000000000004,0.0,0.325,2.5e-300,1e+308,0,1152921504606846976,1e+16,9.3,49.0"))
         #expect(try MetricsFiles.readCSV(text) == Self.rounds)
 
         let layers = MetricsFiles.layersCSV(Self.layers)
