@@ -153,4 +153,42 @@ func npyBytes(_ dict: String, payload: [UInt8], version: UInt8 = 1) -> [UInt8] {
         expectUserError("test_images.npy", "file not found") { _ = try NPYDataset.load(directory: folder.path) }
         expectUserError("npy has no default folder", "data_dir") { _ = try DatasetCatalog.load("npy") }
     }
+
+    @Test func checkAndARunReadTheFolder() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        // 60 train and 24 test grey 6x6 images of 3 classes: class k is bright in row band k.
+        func split(_ count: Int) -> (images: [UInt8], labels: [UInt8]) {
+            var images: [UInt8] = [], labels: [UInt8] = []
+            for i in 0..<count {
+                let label = i % 3
+                labels.append(UInt8(label))
+                for y in 0..<6 { for x in 0..<6 { images.append(y / 2 == label ? UInt8(200 + (i + x) % 40) : UInt8((i * x) % 30)) } }
+            }
+            return (images, labels)
+        }
+        for (name, count) in [("train", 60), ("test", 24)] {
+            let (images, labels) = split(count)
+            try folder.write("\(name)_images.npy", npyBytes("{'descr': '|u1', 'fortran_order': False, 'shape': (\(count), 6, 6), }", payload: images))
+            try folder.write("\(name)_labels.npy", npyBytes("{'descr': '|u1', 'fortran_order': False, 'shape': (\(count),), }", payload: labels))
+        }
+        let lines = try DatasetCheck.check(directory: folder.path)
+        #expect(lines[0].contains("NumPy arrays (dataset npy)"))
+        #expect(lines[1].contains("npy train: 60 images of 1x6x6, 3 classes, 20–20 per class"))
+
+        var config = ExperimentConfig()
+        config.dataset = "npy"
+        config.dataDirectory = folder.path
+        config.model = "cnn"
+        config.clients = 3
+        config.trainPerClient = 10
+        config.testPerClient = 6
+        config.rounds = 2
+        config.batchSize = 5
+        try config.validate()
+        let run = folder.file("run")
+        #expect(try Experiment(directory: run, config: config).run(workers: 1) == .finished(rounds: 2, resumedFrom: 0))
+        let rows = try MetricsFiles.readJSONLines(String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8))
+        #expect(rows.map(\.round) == [0, 1])
+    }
 }
