@@ -30,16 +30,14 @@ enum ImageResize {
         // Horizontal pass over the input rows the vertical pass needs, as PIL does.
         let firstRow = rows.map(\.start).min()!, lastRow = rows.map { $0.start + $0.weights.count }.max()!
         var horizontal = [UInt8](repeating: 0, count: (lastRow - firstRow) * width * channels)
-        converted.withUnsafeBufferPointer { source in
-            for y in firstRow..<lastRow {
-                for (x, column) in columns.enumerated() {
-                    for c in 0..<channels {
-                        var sum = 1 << (precisionBits - 1)
-                        for (k, weight) in column.weights.enumerated() {
-                            sum += Int(source[(y * w + column.start + k) * channels + c]) * weight
-                        }
-                        horizontal[((y - firstRow) * width + x) * channels + c] = clip(sum)
+        for y in firstRow..<lastRow {
+            for (x, column) in columns.enumerated() {
+                for c in 0..<channels {
+                    var sum = 1 << (precisionBits - 1)
+                    for (k, weight) in column.weights.enumerated() {
+                        sum += Int(converted[(y * w + column.start + k) * channels + c]) * weight
                     }
+                    horizontal[((y - firstRow) * width + x) * channels + c] = clip(sum)
                 }
             }
         }
