@@ -174,7 +174,7 @@ public enum ImageFolder {
                 guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { continue }
                 if isFolder.boolValue {
                     try walk(path, depth: depth + 1)
-                } else if imageExtensions.contains((name as NSString).pathExtension.lowercased()) {
+                } else if isImageName(name) {
                     files.append(name)
                 }
             }
@@ -185,6 +185,13 @@ public enum ImageFolder {
             throw UserError("\(folder): no images for class '\(className)' (image files end in \(imageExtensions.map { "." + $0 }.joined(separator: ", ")))")
         }
         return groups.sorted { codePointOrder($0.root, $1.root) }.flatMap { group in group.names.map { TinyImageNet.join(group.root, $0) } }
+    }
+
+    /// torchvision's `has_file_allowed_extension`: the lowercased name ends in ".EXT" (so a file
+    /// named ".png" counts, as it does there).
+    static func isImageName(_ name: String) -> Bool {
+        let lowered = name.lowercased()
+        return imageExtensions.contains { lowered.hasSuffix("." + $0) }
     }
 
     /// Names of the folders in `root` (symbolic links to folders included), unsorted.

@@ -192,6 +192,17 @@ import Testing
         try Self.put(source, "c\nd/0.png", png)
         expectUserError("line break") { try prepare() }
         try FileManager.default.removeItem(atPath: source + "/c\nd")
+        // Too many classes; too many images for the memory, refused before any is decoded.
+        expectUserError("65537 class folders", "65536") {
+            _ = try ImageFolder.classFolders(source, names: (0...65536).map { "c\($0)" })
+        }
+        let side = Shape.maximumSide
+        let needed = Int(0.5 * Double(MemoryLimit.bytes) / Double(3 * side * side)) + 1
+        for index in 0..<needed { try Self.put(source, "many/\(index).png", png) }
+        expectUserError("images of 3x4096x4096 would need", "GB to train on", "smaller --size") {
+            try prepare(.init(height: side, width: side))
+        }
+        try FileManager.default.removeItem(atPath: source + "/many")
         // An image larger than the bound is measured, not decoded.
         let tall = pngBytes(width: 1, height: 1, channels: 1, pixels: [0])
         expectUserError("big.png", "more than the") {

@@ -144,6 +144,8 @@ func npyBytes(_ dict: String, payload: [UInt8], version: UInt8 = 1) -> [UInt8] {
         try Self.writeFolder(folder)
         try folder.write("classes.txt", Array("a\nb\n".utf8))
         expectUserError("train_labels.npy", "label 2 of sample 1", "classes.txt") { _ = try NPYDataset.load(directory: folder.path) }
+        try folder.write("classes.txt", Array((0...65536).map { "c\($0)\n" }.joined().utf8))
+        expectUserError("classes.txt", "65537 class names", "65536") { _ = try NPYDataset.load(directory: folder.path) }
         try folder.write("classes.txt", Array("a\n\nc\n".utf8))
         expectUserError("classes.txt line 2", "empty class name") { _ = try NPYDataset.load(directory: folder.path) }
         try FileManager.default.removeItem(atPath: folder.file("classes.txt"))
