@@ -257,8 +257,9 @@ public enum ImageFolder {
     static func decode(_ bytes: [UInt8], path: String) throws -> DecodedImage {
         if PNG.isPNG(bytes) { return try PNG.decode(bytes, path: path, maximumPixels: maximumSourcePixels) }
         if bytes.count >= 3, bytes[0] == 0xFF, bytes[1] == 0xD8, bytes[2] == 0xFF {
-            // A first try with room for 1 megapixel; a larger image reports its size and is decoded again.
-            var image = try JPEG.decodeRGB(bytes, path: path, capacity: 3 << 20)
+            // A first try with room for 256×256 (a buffer that size is zeroed for every image); a
+            // larger image reports its size, read from its header, and is decoded again.
+            var image = try JPEG.decodeRGB(bytes, path: path, capacity: 3 * 256 * 256)
             if image.rgb.isEmpty {
                 guard image.width >= 1, image.height >= 1, image.width <= maximumSourcePixels / image.height else {
                     throw UserError("\(path): image is \(image.width)x\(image.height), more than the \(maximumSourcePixels) pixels accepted (shrink it first)")

@@ -141,7 +141,8 @@ public enum NPY {
         guard size == 1 || order == "<" || order == ">" else {
             throw UserError("\(path): .npy element type '\(descr)' has no byte order (< or >)")
         }
-        return ElementType(signed: kind == "i", size: size, bigEndian: order == ">")
+        // One byte has no order: '>u1' and '|u1' are the same type.
+        return ElementType(signed: kind == "i", size: size, bigEndian: size > 1 && order == ">")
     }
 
     /// An open `.npy` file whose header has been read and whose length matches it.

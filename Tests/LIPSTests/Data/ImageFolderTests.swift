@@ -99,6 +99,17 @@ import Testing
         #expect(ImageResize.prepare(wide, channels: 1, height: 4, width: 4) == [UInt8](repeating: 9, count: 16))
     }
 
+    @Test func imagesAreRecognisedByContentAndLargeJPEGsDecodedWhole() throws {
+        // Larger than the first JPEG buffer (256×256): measured, then decoded at its size.
+        let jpeg = try Self.solidJPEG(width: 300, height: 280, [10, 200, 90])
+        let large = try ImageFolder.decode(jpeg, path: "large.jpg")
+        #expect(large.width == 300 && large.height == 280 && large.pixels.count == 300 * 280 * 3)
+        #expect(abs(Int(large.pixels[3 * (140 * 300 + 150) + 1]) - 200) <= 2)
+        // A PNG named .jpg is still a PNG; a name ending in .png alone counts, as in torchvision.
+        #expect(try ImageFolder.decode(Self.solidPNG(width: 2, height: 1, [4]), path: "odd.jpg").pixels == [4, 4])
+        #expect(ImageFolder.isImageName(".png") && ImageFolder.isImageName("A.TIFF") && !ImageFolder.isImageName("png"))
+    }
+
     @Test func oneTreeIsSplitPerClassBySeed() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
