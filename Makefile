@@ -71,7 +71,7 @@ tsan:
 
 ## fuzz: the libFuzzer targets in Fuzz/ (their own package, so `make test` never builds them),
 ## each run for FUZZ_SECONDS (30) from its seed corpus Fuzz/Corpus/NAME: the IDX, CIFAR and
-## prepared Tiny-ImageNet readers, the JPEG shim, the config and sweep YAML loaders and the
+## prepared Tiny-ImageNet readers, the JPEG shim, the PNG decoder, the .npy header parser, the config and sweep YAML loaders and the
 ## checkpoint archive (FUZZ_TARGETS='idx jpeg' picks some). A crash, sanitizer report, input
 ## slower than 10 s or allocation beyond 2 GB fails it; the input is kept in Fuzz/.build/artifacts.
 ## Built with -sanitize=fuzzer,address as one flag (SwiftPM's `--sanitize fuzzer --sanitize address`

@@ -10,7 +10,7 @@ import PackageDescription
 let engine = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
 /// One libFuzzer executable per reader; `Sources/fuzz-NAME/Entry.swift` calls `FuzzTargets.NAME`.
-let names = ["idx", "cifar", "tinyimagenet", "jpeg", "config", "sweep", "checkpoint"]
+let names = ["idx", "cifar", "tinyimagenet", "jpeg", "png", "npy", "config", "sweep", "checkpoint"]
 
 let package = Package(
     name: "LIPSFuzz",

@@ -67,6 +67,29 @@ write("checkpoint/three-sections", checkpoint([
 write("checkpoint/fp16-section", checkpoint([("grad16", struct.pack("<3H", 0x3C00, 0xBC00, 0x7BFF))]))
 write("checkpoint/empty", checkpoint([]))
 
+# PNG: some of the decoder's test fixtures (Tests/LIPSTests/Fixtures/png): palette, grey of 1 and
+# 16 bits, RGB, RGBA, grey + alpha, plain and interlaced.
+fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LIPSTests", "Fixtures", "png")
+for name in ["c0_d1.png", "c0_d16_i.png", "c2_d8.png", "c3_d4_i.png", "c4_d8.png", "c6_d16_i.png"]:
+    with open(os.path.join(fixtures, name), "rb") as f:
+        write("png/" + name, f.read())
+
+
+# NumPy .npy: version 1.0 header padded to 64 bytes (as numpy.save writes), then the array.
+def npy(descr, shape, payload, version=1):
+    shape_text = "(" + ", ".join(map(str, shape)) + (",)" if len(shape) == 1 else ")")
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape_text)
+    fixed = 10 if version == 1 else 12
+    header += " " * ((64 - (fixed + len(header) + 1) % 64) % 64) + "\n"
+    length = struct.pack("<H", len(header)) if version == 1 else struct.pack("<I", len(header))
+    return b"\x93NUMPY" + bytes([version, 0]) + length + header.encode("latin-1") + bytes(payload)
+
+
+write("npy/images-nhwc", npy("|u1", (2, 3, 2, 3), range(36)))
+write("npy/images-grey-v2", npy("|u1", (2, 2, 2), range(8), version=2))
+write("npy/labels-int64", npy("<i8", (3,), struct.pack("<3q", 0, 2, 1)))
+write("npy/labels-int32-big", npy(">i4", (2,), struct.pack(">2i", 1, 0), version=3))
+
 # JPEG: small images in the encodings libjpeg-turbo reads.
 if shutil.which("cjpeg"):
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,7 +17,7 @@ TIMEOUT=${FUZZ_TIMEOUT:-10}
 RSS_MB=${FUZZ_RSS_MB:-2048}
 CONFIG=${FUZZ_CONFIG:-release}
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(idx cifar tinyimagenet jpeg config sweep checkpoint)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(idx cifar tinyimagenet jpeg png npy config sweep checkpoint)
 
 # Largest input each target may be given: a few records or images, a config file.
 max_len() {

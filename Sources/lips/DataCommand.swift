@@ -6,7 +6,7 @@ import LIPS
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Check datasets, prepare Tiny-ImageNet, and show or export client partitions.",
+        abstract: "Check datasets, prepare Tiny-ImageNet or your own image folders, and show or export client partitions.",
         subcommands: [DataStats.self, DataSplit.self, DataCheck.self, DataPrepare.self])
 }
 

@@ -89,6 +89,46 @@ public enum FuzzTargets {
         }
     }
 
+    /// A PNG (`PNG.decode`, at most 1 megapixel), then what `lips data prepare image-folder` does
+    /// with a decoded image: `ImageResize.prepare` to 7×5 in 3 channels and 4×9 in 1, whose sizes
+    /// must be exact.
+    public static func png(_ bytes: [UInt8]) {
+        expectUserErrorsOnly("PNG") {
+            let image = try PNG.decode(bytes, path: "image.png", maximumPixels: 1 << 20)
+            guard image.width >= 1, image.height >= 1, image.channels == 1 || image.channels == 3,
+                  image.pixels.count == image.width * image.height * image.channels else {
+                fatalError("PNG: \(image.pixels.count) bytes for \(image.width)×\(image.height)×\(image.channels)")
+            }
+            for (channels, height, width) in [(3, 7, 5), (1, 4, 9)] {
+                let prepared = ImageResize.prepare(image, channels: channels, height: height, width: width)
+                guard prepared.count == channels * height * width else {
+                    fatalError("ImageResize: \(prepared.count) bytes for \(channels)×\(height)×\(width)")
+                }
+            }
+        }
+    }
+
+    /// A `.npy` header (`NPY.parseHeader`); when it parses and the rest of the input is exactly its
+    /// array, every element is read as its type. A header `NPY.header` writes must parse back equal.
+    public static func npy(_ bytes: [UInt8]) {
+        expectUserErrorsOnly("npy") {
+            let header = try NPY.parseHeader(bytes, path: "array.npy")
+            guard header.dataOffset <= bytes.count, header.shape.allSatisfy({ $0 >= 0 }) else {
+                fatalError("npy: data offset \(header.dataOffset) beyond \(bytes.count) bytes, or shape \(header.shape)")
+            }
+            if let length = header.dataLength, let count = header.elementCount, bytes.count - header.dataOffset == length {
+                Array(bytes[header.dataOffset...]).withUnsafeBufferPointer { data in
+                    for index in 0..<count { _ = header.type.value(in: data, at: index) }
+                }
+            }
+            let written = NPY.header(type: header.type, shape: Array(header.shape.prefix(8)))
+            let back = try NPY.parseHeader(written, path: "written.npy")
+            guard back.type == header.type, back.shape == Array(header.shape.prefix(8)), back.dataOffset == written.count else {
+                fatalError("npy: the written header does not parse back equal")
+            }
+        }
+    }
+
     /// A config file (`ExperimentConfig.load`), then its validation and the documented round trip:
     /// the config `yaml()` writes reads back equal. The text also goes through `--set`'s parser.
     public static func config(_ bytes: [UInt8]) {

@@ -2,7 +2,7 @@ import Foundation
 
 /// The datasets the engine reads, by the names configs and the CLI use.
 public enum DatasetCatalog {
-    public static let names = ["fashion-mnist", "mnist", "cifar10", "cifar100", "tinyimagenet", "synthetic"]
+    public static let names = ["fashion-mnist", "mnist", "cifar10", "cifar100", "tinyimagenet", "npy", "synthetic"]
 
     /// Where a dataset is looked for when no folder is given.
     public static func defaultDirectory(_ name: String) -> String? {
@@ -18,13 +18,16 @@ public enum DatasetCatalog {
 
     /// The image shape and class count `load` gives for `name` (as published, before
     /// `BatchAssembler`'s padding), without reading it: enough to build a run's model, e.g. for
-    /// `lips export`. Nil for an unknown name.
-    public static func imageShapeAndClasses(_ name: String, syntheticShape: Shape, syntheticClasses: Int) -> (shape: Shape, classes: Int)? {
+    /// `lips export`. Nil for an unknown name. `npy` data has no fixed shape: its folder
+    /// (`directory`) is read for the image shape and the class count, pixels left aside.
+    public static func imageShapeAndClasses(_ name: String, directory: String? = nil, syntheticShape: Shape,
+                                            syntheticClasses: Int) throws -> (shape: Shape, classes: Int)? {
         switch name {
         case "fashion-mnist", "mnist": return (Shape(channels: 1, height: 28, width: 28), 10)
         case "cifar10": return (CIFARReader.imageShape, 10)
         case "cifar100": return (CIFARReader.imageShape, 100)
         case "tinyimagenet", "tiny-imagenet": return (TinyImageNet.imageShape, 200)
+        case "npy": return try NPYDataset.imageShapeAndClasses(directory: directory ?? "")
         case "synthetic": return (syntheticShape, syntheticClasses)
         default: return nil
         }
@@ -46,6 +49,7 @@ public enum DatasetCatalog {
         case "cifar10": return try CIFARReader.loadCIFAR10(directory: folder)
         case "cifar100": return try CIFARReader.loadCIFAR100(directory: folder)
         case "tinyimagenet", "tiny-imagenet": return try TinyImageNet.load(directory: folder)
+        case "npy": return try NPYDataset.load(directory: folder)
         case "synthetic":
             guard syntheticClasses >= 2, syntheticCounts.train >= 1, syntheticCounts.test >= 0 else {
                 throw UserError("synthetic data needs at least 2 classes and 1 train sample")

@@ -30,7 +30,10 @@ public enum DatasetCheck {
         let started = Date()
         let pair: DatasetPair
         var lines: [String] = []
-        if has("data_batch_1.bin") || has("test_batch.bin") {
+        if has(NPYDataset.trainImagesFile) || has(NPYDataset.testImagesFile) {
+            lines.append("\(directory): NumPy arrays (dataset npy)" + (has(NPYDataset.classesFile) ? ", classes named in \(NPYDataset.classesFile)" : ""))
+            pair = try NPYDataset.load(directory: directory)
+        } else if has("data_batch_1.bin") || has("test_batch.bin") {
             lines.append("\(directory): CIFAR-10 binary")
             let missing = (CIFARReader.cifar10TrainFiles + [CIFARReader.cifar10TestFile]).filter { !has($0) }
             guard missing.isEmpty else { throw UserError("\(directory): CIFAR-10 files missing: \(missing.joined(separator: ", "))") }
@@ -56,7 +59,7 @@ public enum DatasetCheck {
                 }
             }
         } else {
-            throw UserError("\(directory): no dataset recognised; expected CIFAR-10 (data_batch_1.bin…), CIFAR-100 (train.bin, test.bin), IDX (train-images-idx3-ubyte[.gz]…) or a prepared Tiny-ImageNet (train.bin, wnids.txt)")
+            throw UserError("\(directory): no dataset recognised; expected CIFAR-10 (data_batch_1.bin…), CIFAR-100 (train.bin, test.bin), IDX (train-images-idx3-ubyte[.gz]…), a prepared Tiny-ImageNet (train.bin, wnids.txt) or NumPy arrays (train_images.npy, train_labels.npy, test_images.npy, test_labels.npy)")
         }
         let seconds = Date().timeIntervalSince(started)
         for split in [pair.train, pair.test] {

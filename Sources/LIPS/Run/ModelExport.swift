@@ -30,8 +30,8 @@ public enum ModelExport {
             throw UserError("--client \(client) is out of range: \(runDirectory) has clients 0..<\(config.clients)")
         }
         let snapshot = try Checkpoint.read(from: checkpointPath, mergingShards: client != nil).snapshot
-        guard let (imageShape, classes) = DatasetCatalog.imageShapeAndClasses(
-            config.dataset, syntheticShape: try Shape.parse(config.syntheticShape), syntheticClasses: config.syntheticClasses) else {
+        guard let (imageShape, classes) = try DatasetCatalog.imageShapeAndClasses(
+            config.dataset, directory: config.dataDirectory, syntheticShape: try Shape.parse(config.syntheticShape), syntheticClasses: config.syntheticClasses) else {
             throw UserError("\(runDirectory): unknown dataset '\(config.dataset)'")
         }
         let model = try Model.named(config.model, classes: classes, input: BatchAssembler.inputShape(for: imageShape))
