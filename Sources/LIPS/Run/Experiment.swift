@@ -220,7 +220,7 @@ public final class Experiment {
                 workers: simulation.pool.workers, ranks: communicator.size, firstRound: resumedFrom))
             : nil
         do {
-            let outcome = try runRounds(simulation, rounds: &rounds, layers: &layers, resumedFrom: resumedFrom,
+            let outcome = try runRounds(simulation, rounds: &rounds, layers: &layers, clients: &clients, resumedFrom: resumedFrom,
                                         report: report, shouldStop: shouldStop)
             let ended: String
             switch outcome {
@@ -237,7 +237,7 @@ public final class Experiment {
 
     /// The rounds from `resumedFrom` to the last, or to a stop; see `run`.
     private func runRounds(_ simulation: Simulation, rounds: inout [RoundMetrics], layers: inout [LayerMetrics],
-                           resumedFrom: Int, report: ((String) -> Void)?, shouldStop: () -> Bool) throws -> Outcome {
+                           clients: inout [ClientMetrics], resumedFrom: Int, report: ((String) -> Void)?, shouldStop: () -> Bool) throws -> Outcome {
         let communicator = simulation.communicator, leads = communicator.rank == 0
         var lastCheckpoint = resumedFrom
         while simulation.nextRound < config.rounds {
