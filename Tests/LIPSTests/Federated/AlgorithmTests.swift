@@ -209,4 +209,14 @@ import Testing
         let fedavg = try Simulation(config: Self.config(.fedavg), data: SimulationTests.data, workers: 1)
         expectUserError("control variate") { try fedavg.restore(scaffold.simulation.snapshot()) }
     }
+
+    /// SCAFFOLD with local momentum is run but cautioned about (its option-II control variates
+    /// overshoot by about 1/(1 − β)); plain SGD, or momentum under another algorithm, is not.
+    @Test func scaffoldWithMomentumIsCautioned() {
+        let note = Experiment.caution(Self.config(.scaffold) { $0.momentum = 0.9 })
+        #expect(note?.contains("about 10 times") == true)
+        #expect(Experiment.caution(Self.config(.scaffold) { $0.momentum = 0 }) == nil)
+        #expect(Experiment.caution(Self.config(.fedprox) { $0.momentum = 0.9 }) == nil)
+        #expect(Experiment.methodDescription(Self.config(.scaffold) { $0.method = .fedavg }) == "SCAFFOLD")
+    }
 }
