@@ -67,6 +67,9 @@ struct RunCommand: ParsableCommand {
             let showProgress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
             StopSignal.install()
             let communicator = Ranks.world()
+            if communicator.rank == 0, let caution = Experiment.caution(experiment.config) {
+                FileHandle.standardError.writeIgnoringErrors(Data("lips: note: \(caution)\n".utf8))
+            }
             let outcome = try experiment.run(communicator: communicator, report: showProgress ? { line in
                 FileHandle.standardError.writeIgnoringErrors(Data((line + "\n").utf8))
             } : nil)

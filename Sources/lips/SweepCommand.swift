@@ -62,6 +62,16 @@ struct SweepCommand: ParsableCommand {
             if (config as NSString).standardizingPath == (SweepManifest.path(in: directory) as NSString).standardizingPath {
                 throw UserError("\(config): the sweep file cannot be the sweep folder's own \(SweepManifest.file); move it or choose another --out")
             }
+            // Each known-bad setting once, with how many of this shard's runs have it.
+            var cautions: [(text: String, runs: Int)] = []
+            for (index, run) in plan.runs.enumerated() where chosen.contains(index) {
+                guard let caution = Experiment.caution(run.config) else { continue }
+                if let seen = cautions.firstIndex(where: { $0.text == caution }) { cautions[seen].runs += 1 }
+                else { cautions.append((caution, 1)) }
+            }
+            for caution in cautions {
+                FileHandle.standardError.writeIgnoringErrors(Data("lips: note: \(caution.runs) run\(caution.runs == 1 ? "" : "s"): \(caution.text)\n".utf8))
+            }
             let showProgress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
             StopSignal.install()
             let summary = try runner.run(report: { line in

@@ -6,7 +6,8 @@
 #    writes anything, and the folder runs again once the first has ended;
 #  - negative numbers, an empty --out, sample counts beyond the data and an unknown `lips plot --metric`
 #    are one-line errors (exit 2);
-#  - --version names the commit, make install/uninstall place and remove the binary, run folders get provenance.json.
+#  - --version names the commit, make install/uninstall place and remove the binary, run folders get provenance.json;
+#  - SCAFFOLD with local momentum is noted on stderr, also with --quiet.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SWIFT=${SWIFT:-swift}
@@ -109,4 +110,13 @@ if [ "$failures" -gt 0 ]; then
     echo "Tests/CLI/check.sh: $failures failure(s)" >&2
     exit 1
 fi
-echo "Tests/CLI/check.sh: CLI checks passed (closed pipe, graceful stop, folder in use, bad command lines, version, install, provenance)"
+# 6. SCAFFOLD with local momentum runs, with one note on stderr even with --quiet; with momentum 0, none.
+"$lips" run --config "$out/tiny.yaml" --set algorithm=scaffold --set rounds=1 --quiet --out "$out/scaffold" 2>"$out/scaffold.err" \
+    || fail "a SCAFFOLD run failed: $(head -2 "$out/scaffold.err")"
+grep -q "^lips: note: scaffold with momentum 0.9: its control variates come out about 10 times too large" "$out/scaffold.err" \
+    || fail "SCAFFOLD with momentum 0.9 gave no note: $(head -2 "$out/scaffold.err")"
+"$lips" run --config "$out/tiny.yaml" --set algorithm=scaffold --set momentum=0 --set rounds=1 --quiet --out "$out/scaffold-sgd" 2>"$out/scaffold.err" \
+    || fail "a SCAFFOLD run with momentum 0 failed: $(head -2 "$out/scaffold.err")"
+[ ! -s "$out/scaffold.err" ] || fail "SCAFFOLD with momentum 0 wrote to stderr: $(head -2 "$out/scaffold.err")"
+
+echo "Tests/CLI/check.sh: CLI checks passed (closed pipe, graceful stop, folder in use, bad command lines, version, install, provenance, SCAFFOLD note)"

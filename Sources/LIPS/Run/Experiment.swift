@@ -214,7 +214,6 @@ public final class Experiment {
                        Double(simulation.clientStateBytes) / 1e6,
                        resumedFrom > 0 && resumedFrom < config.rounds
                            ? ", resuming with \(Experiment.roundName(resumedFrom, of: config.rounds))" : ""))
-        if resumedFrom < config.rounds, let caution = Experiment.caution(config) { report?(caution) }
         // Provenance is written beside the results, never read by them (a session that trains nothing adds none).
         let provenance = leads && resumedFrom < config.rounds
             ? try ProvenanceLog(directory: directory, session: Provenance.currentSession(
@@ -361,11 +360,12 @@ public final class Experiment {
         }
     }
 
-    /// A setting that runs but is known to go wrong, for the line under the run's first line.
-    static func caution(_ config: ExperimentConfig) -> String? {
+    /// A setting that runs but is known to go wrong: `lips run` and `lips sweep` print it as a note
+    /// whether or not they show progress.
+    public static func caution(_ config: ExperimentConfig) -> String? {
         guard config.algorithm == .scaffold, config.momentum > 0 else { return nil }
         // Option II's control variate is the distance travelled over K·lr, which momentum lengthens.
-        return "lips: note: scaffold with momentum \(config.momentum): its control variates come out about \(String(format: "%.3g", 1 / (1 - config.momentum))) times too large and may diverge (docs/semantics.md §12); momentum 0 is SCAFFOLD as published"
+        return "scaffold with momentum \(config.momentum): its control variates come out about \(String(format: "%.3g", 1 / (1 - config.momentum))) times too large and may diverge (docs/semantics.md §12); momentum 0 is SCAFFOLD as published"
     }
 
     /// "round 12/30 (metrics round 11)  acc 0.7340 (dense 0.5120)  loss 0.4100  41.2 s/round  ETA 0:12:20":
