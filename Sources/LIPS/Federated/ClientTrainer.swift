@@ -100,23 +100,9 @@ public final class ClientTrainer {
                                    samples: samples, correct: correct, steps: steps)
     }
 
-    /// Accuracy of `parameters` (eval mode) on the samples `indices` of `data`.
+    /// Accuracy of `parameters` (eval mode) on the samples `indices` of `data`: `score`'s.
     public func accuracy(parameters: Arena, statistics: Arena, data: Dataset, indices: [Int], assembler: BatchAssembler) -> Double {
-        var correct = 0
-        var none: RandomStream? = nil
-        for start in stride(from: 0, to: indices.count, by: options.batchSize) {
-            let n = min(options.batchSize, indices.count - start)
-            workspace.withInput { input in
-                workspace.withLabels { labels in
-                    assembler.assemble(data, indices: indices[start..<(start + n)], into: input, labels: labels, random: &none)
-                }
-            }
-            // The parameters stay as they are over the batches: the first batch's forward transforms them
-            // for the others.
-            correct += model.evaluate(workspace, parameters: parameters, statistics: statistics, batchSize: n,
-                                      parametersUnchanged: start > 0)
-        }
-        return indices.isEmpty ? 0 : Double(correct) / Double(indices.count)
+        score(parameters: parameters, statistics: statistics, data: data, indices: indices, assembler: assembler).accuracy
     }
 
     /// Accuracy and mean cross-entropy of `parameters` (eval mode) on the samples `indices` of
@@ -135,6 +121,8 @@ public final class ClientTrainer {
                     assembler.assemble(data, indices: indices[start..<(start + n)], into: input, labels: labels, random: &none)
                 }
             }
+            // The parameters stay as they are over the batches: the first batch's forward transforms them
+            // for the others.
             model.score(workspace, parameters: parameters, statistics: statistics, batchSize: n,
                         parametersUnchanged: start > 0, losses: batchLosses.base, correct: batchCorrect.base)
             for j in 0..<n {

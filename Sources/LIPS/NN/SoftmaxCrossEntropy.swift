@@ -12,12 +12,9 @@ func softmaxCrossEntropy(
     var totalLoss = 0.0
     var correct = 0
     for sample in 0..<n {
-        let (predicted, maximum) = argmax(logits, classes: k, batchSize: n, sample: sample)
-        var partition = 0.0
-        for c in 0..<k { partition += exp(Double(logits[c * n + sample] - maximum)) }
-        let label = Int(labels[sample])
-        precondition(label >= 0 && label < k, "softmaxCrossEntropy: label \(label) outside 0..<\(k)")
-        totalLoss += log(partition) - Double(logits[label * n + sample] - maximum)
+        let (loss, predicted, label, maximum, partition) = crossEntropyTerm(logits, labels: labels, classes: k, batchSize: n,
+                                                                           sample: sample, caller: "softmaxCrossEntropy")
+        totalLoss += loss
         if predicted == label { correct += 1 }
         if let dLogits {
             for c in 0..<k {
@@ -36,14 +33,26 @@ func softmaxCrossEntropy(
 func sampleCrossEntropy(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, classes k: Int, batchSize n: Int,
                         losses: UnsafeMutablePointer<Double>, correct: UnsafeMutablePointer<UInt8>) {
     for sample in 0..<n {
-        let (predicted, maximum) = argmax(logits, classes: k, batchSize: n, sample: sample)
-        var partition = 0.0
-        for c in 0..<k { partition += exp(Double(logits[c * n + sample] - maximum)) }
-        let label = Int(labels[sample])
-        precondition(label >= 0 && label < k, "sampleCrossEntropy: label \(label) outside 0..<\(k)")
-        losses[sample] = log(partition) - Double(logits[label * n + sample] - maximum)
+        let (loss, predicted, label, _, _) = crossEntropyTerm(logits, labels: labels, classes: k, batchSize: n,
+                                                              sample: sample, caller: "sampleCrossEntropy")
+        losses[sample] = loss
         correct[sample] = predicted == label ? 1 : 0
     }
+}
+
+/// One sample's −log softmax(logits)[label] in Double, its arg-max, its label, and the maximum and
+/// partition the gradient reuses: the single place both the training mean and the evaluation's
+/// per-sample losses take a sample's loss from, so the two agree bit for bit.
+@inline(__always)
+private func crossEntropyTerm(_ logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, classes k: Int, batchSize n: Int,
+                              sample: Int, caller: StaticString)
+    -> (loss: Double, predicted: Int, label: Int, maximum: Float, partition: Double) {
+    let (predicted, maximum) = argmax(logits, classes: k, batchSize: n, sample: sample)
+    var partition = 0.0
+    for c in 0..<k { partition += exp(Double(logits[c * n + sample] - maximum)) }
+    let label = Int(labels[sample])
+    precondition(label >= 0 && label < k, "\(caller): label \(label) outside 0..<\(k)")
+    return (log(partition) - Double(logits[label * n + sample] - maximum), predicted, label, maximum, partition)
 }
 
 /// Number of samples whose arg-max logit is their label (ties to the lower class index).
